@@ -7,6 +7,7 @@ SAMPLERS, GUIDANCE and PRIORS are this project's own.
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
@@ -27,6 +28,8 @@ DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, locations=['fgsb.datase
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, locations=['fgsb.datasets'])
 DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS,
                          locations=['fgsb.datasets'])
+# collate functions; configs name them with the scope: 'fgsb.paired_collate'
+FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, locations=['fgsb.datasets'])
 
 # models: algorithms, networks and losses (losses are modules, as in MMagic)
 MODELS = Registry('model', parent=MMENGINE_MODELS,
@@ -56,3 +59,5 @@ VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS, locations=['f
 SAMPLERS = Registry('bridge sampler', locations=['fgsb.samplers'])
 GUIDANCE = Registry('guidance schedule', locations=['fgsb.samplers'])
 PRIORS = Registry('prior', locations=['fgsb.priors'])
+# data preparation: one preparer a raw data set, used by tools/prepare_data.py
+PREPARERS = Registry('data preparer', locations=['fgsb.datasets.preparers'])

@@ -1,0 +1,3 @@
+from . import collate
+from . import paired_slice_dataset
+from . import negative_pair_dataset

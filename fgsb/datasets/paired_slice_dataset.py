@@ -1,0 +1,285 @@
+"""Paired 2-D slices of co-registered source/target MR volumes.
+
+DESIGN.md "Data flow" and METHOD.md section 9: a prepared root holds one
+folder a subject (``<modality>.nii.gz``, optional ``brain_mask.nii.gz`` and
+``lesion_mask.nii.gz``) and ``splits.json``. The dataset picks subjects of a
+split (deterministic by seed), reads each volume once, keeps the slices with
+enough brain, normalises each volume to [-1, 1] with robust percentiles,
+pads with the minimum to a centred square, resizes, and serves one slice
+pair a sample, with the meta needed to put a synthesised slice back.
+"""
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from fgsb.registry import DATASETS, PRIORS
+
+from .slice_preprocessing import LEFT_RIGHT_AXIS, restore_slice
+from .volume_cache import SliceSettings, read_subject_slices
+
+MASK_FILES = {'brain_mask': 'brain_mask.nii.gz', 'lesion_mask': 'lesion_mask.nii.gz'}
+NIFTI_SUFFIX = '.nii.gz'
+
+
+def choose_subjects(ids, count, seed):
+    """The first ``count`` ids of the sorted ``ids`` shuffled by ``Generator(seed)``.
+
+    Taking a prefix of one permutation makes the choice nested: with the same
+    seed the 2 subjects of "FGSB (2)" are among the 5 of "FGSB (5)".
+    """
+    order = np.random.default_rng(seed).permutation(len(ids))
+    ordered = sorted(ids)
+    return [ordered[i] for i in order[:count]]
+
+
+def subject_modalities(folder):
+    """The modality keys a subject folder holds (its ``*.nii.gz`` minus the masks)."""
+    names = sorted(p.name[:-len(NIFTI_SUFFIX)] for p in Path(folder).glob(f'*{NIFTI_SUFFIX}'))
+    return [name for name in names if name not in MASK_FILES]
+
+
+@DATASETS.register_module()
+class PairedSliceDataset(Dataset):
+    """Slices of a prepared root, one ``source``/``target`` pair a sample.
+
+    Args:
+        data_root: prepared root (see the module docstring).
+        source, target: modality keys, e.g. 't1' and 't2' (``x0`` and ``x1``).
+        split: 'train', 'test', 'val' or any other key of ``splits.json``.
+        num_subjects: how many subjects of the split to use (None: all);
+            chosen by ``choose_subjects(split, num_subjects, seed)``.
+        subjects: explicit subject ids; overrides ``split`` and ``num_subjects``.
+        seed: seed of the subject choice and of the validation carve-out.
+        val_subjects: carve this many subjects out of the train split as
+            split 'val' (deterministic by seed); 'train' then excludes them.
+        axis: slicing axis of the stored volume (2: axial for RAS volumes).
+        min_brain_fraction: drop slices whose brain mask covers less than this
+            fraction of the slice (background-dominated slices, paper 4).
+        percentiles: robust range of each volume inside the brain mask that
+            is mapped onto [-1, 1].
+        size: side of the square network input (None: the padded side).
+        flip_prob: probability of a left-right flip of the whole sample
+            (the only augmentation, METHOD.md section 8; 0.5 for training).
+        prior: the prior map ``M`` (METHOD.md section 6): a ``PRIORS`` config
+            dict or a callable ``prior(target=, brain_mask=, lesion_mask=)``.
+        missing_root_hint: text added to the error when ``data_root`` is
+            missing, e.g. the command that prepares it.
+        cache_dir: keep the preprocessed slices there as ``.npy`` memory maps
+            (None: in memory only).
+        mask_threshold: brain-mask estimate for subjects without a
+            ``brain_mask.nii.gz`` (see ``estimate_brain_mask``).
+    """
+
+    def __init__(self, data_root, source='t1', target='t2', split='train',
+                 num_subjects=None, subjects=None, seed=0, val_subjects=0, axis=2,
+                 min_brain_fraction=0.1, percentiles=(0.5, 99.5), size=256,
+                 flip_prob=0.0, prior=None, missing_root_hint=None, cache_dir=None,
+                 mask_threshold=0.05):
+        self._check_arguments(axis, min_brain_fraction, percentiles, size, flip_prob,
+                              val_subjects, num_subjects)
+        self.data_root = Path(data_root)
+        if not self.data_root.is_dir():
+            message = f'data root {self.data_root} does not exist'
+            if missing_root_hint:
+                message += f'; {missing_root_hint}'
+            raise FileNotFoundError(message)
+        self.source, self.target, self.split = source, target, split
+        self.seed, self.axis, self.flip_prob = seed, axis, flip_prob
+        self.subjects = self._select_subjects(split, num_subjects, subjects, seed,
+                                              val_subjects)
+        self.prior = self._build_prior(prior)
+        settings = SliceSettings(axis=axis, size=size, min_brain_fraction=min_brain_fraction,
+                                 percentiles=tuple(percentiles),
+                                 mask_threshold=mask_threshold)
+        self._volumes = [
+            read_subject_slices(subject, self._subject_files(subject), settings, cache_dir)
+            for subject in self.subjects]
+        self._priors = [self._prior_maps(volume) for volume in self._volumes]
+        self._index = [(v, k) for v, volume in enumerate(self._volumes)
+                       for k in range(len(volume.info['slice_indices']))]
+        sides = {volume.source.shape[-1] for volume in self._volumes}
+        if len(sides) > 1:
+            raise ValueError(f'subjects have different padded sides {sorted(sides)}; set '
+                             f'size so that every slice has the same shape')
+        self.size = int(sides.pop())
+
+    # ------------------------------------------------------------ construction
+    @staticmethod
+    def _check_arguments(axis, min_brain_fraction, percentiles, size, flip_prob,
+                         val_subjects, num_subjects):
+        if axis not in (0, 1, 2):
+            raise ValueError(f'axis must be 0, 1 or 2, got {axis!r}')
+        if not 0.0 <= min_brain_fraction <= 1.0:
+            raise ValueError(f'min_brain_fraction must be in [0, 1], got {min_brain_fraction}')
+        if len(percentiles) != 2 or not 0.0 <= percentiles[0] < percentiles[1] <= 100.0:
+            raise ValueError(f'percentiles must be (low, high) with 0 <= low < high <= 100, '
+                             f'got {percentiles!r}')
+        if size is not None and (not isinstance(size, int) or size < 1):
+            raise ValueError(f'size must be a positive int or None, got {size!r}')
+        if not 0.0 <= flip_prob <= 1.0:
+            raise ValueError(f'flip_prob must be in [0, 1], got {flip_prob}')
+        if flip_prob > 0 and axis == 0:
+            raise ValueError('flip_prob > 0 needs axial or coronal slices (axis 2 or 1): a '
+                             'sagittal slice has no left-right axis to mirror')
+        if val_subjects < 0:
+            raise ValueError(f'val_subjects must be >= 0, got {val_subjects}')
+        if num_subjects is not None and num_subjects < 1:
+            raise ValueError(f'num_subjects must be >= 1 or None, got {num_subjects}')
+
+    def _read_splits(self):
+        path = self.data_root / 'splits.json'
+        if not path.is_file():
+            raise FileNotFoundError(
+                f'{path} not found: a prepared root needs splits.json with the subject '
+                f'ids of each split, e.g. {{"train": [...], "test": [...]}}')
+        try:
+            with open(path) as f:
+                splits = json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ValueError(f'{path}: not valid JSON ({err})') from err
+        if not isinstance(splits, dict):
+            raise ValueError(f'{path}: expected an object of split name -> subject ids')
+        splits = {name: ids for name, ids in splits.items() if name != 'meta'}
+        for name, ids in splits.items():
+            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                raise ValueError(f'{path}: split {name!r} must be a list of subject ids')
+            if len(set(ids)) != len(ids):
+                raise ValueError(f'{path}: split {name!r} lists a subject twice')
+        return path, splits
+
+    def _select_subjects(self, split, num_subjects, subjects, seed, val_subjects):
+        if subjects is not None:
+            chosen, origin = sorted(subjects), 'the subjects argument'
+            if not chosen or len(set(chosen)) != len(chosen):
+                raise ValueError(f'subjects must be distinct ids, got {subjects!r}')
+        else:
+            path, splits = self._read_splits()
+            if val_subjects > 0:
+                splits = self._carve_validation(path, splits, val_subjects, seed)
+            if split not in splits:
+                raise ValueError(f'{path}: unknown split {split!r}; it has '
+                                 f'{", ".join(sorted(splits)) or "no splits"}')
+            ids = splits[split]
+            if not ids:
+                raise ValueError(f'{path}: split {split!r} is empty')
+            count = len(ids) if num_subjects is None else num_subjects
+            if count > len(ids):
+                raise ValueError(f'{path}: split {split!r} has {len(ids)} subjects, '
+                                 f'num_subjects={num_subjects} asked for more')
+            chosen = sorted(choose_subjects(ids, count, seed))
+            origin = f'split {split!r} of {path}'
+        for subject in chosen:
+            folder = self.data_root / subject
+            if not folder.is_dir():
+                raise FileNotFoundError(
+                    f'subject {subject!r} of {origin} has no folder {folder}')
+        return chosen
+
+    @staticmethod
+    def _carve_validation(path, splits, val_subjects, seed):
+        if 'val' in splits:
+            raise ValueError(f"{path} already has a 'val' split; use it with "
+                             f'val_subjects=0 or remove it to carve one from train')
+        train = splits.get('train', [])
+        if val_subjects >= len(train):
+            raise ValueError(f'{path}: val_subjects={val_subjects} leaves no training '
+                             f'subject of the {len(train)} in split train')
+        val = choose_subjects(train, val_subjects, seed)
+        return {**splits, 'val': val, 'train': [s for s in train if s not in val]}
+
+    def _subject_files(self, subject):
+        folder = self.data_root / subject
+        files = {}
+        for role, key in (('source', self.source), ('target', self.target)):
+            path = folder / f'{key}{NIFTI_SUFFIX}'
+            if not path.is_file():
+                available = ', '.join(subject_modalities(folder)) or 'none'
+                raise FileNotFoundError(
+                    f'{path} not found: subject {subject!r} has no {role} modality '
+                    f'{key!r}; its modalities are: {available}')
+            files[role] = path
+        for role, name in MASK_FILES.items():
+            path = folder / name
+            files[role] = path if path.is_file() else None
+        return files
+
+    @staticmethod
+    def _build_prior(prior):
+        if prior is None or callable(prior):
+            return prior
+        if isinstance(prior, dict):
+            return PRIORS.build(prior)
+        raise TypeError(f'prior must be a PRIORS config dict or a callable, got {type(prior)}')
+
+    def _prior_maps(self, volume):
+        """Prior maps ``M`` of every kept slice, computed once (before any flip)."""
+        if self.prior is None:
+            return None
+        maps = np.empty(volume.target.shape, dtype=np.float32)
+        for k in range(len(maps)):
+            lesion = None if volume.lesion_mask is None else volume.lesion_mask[k] > 0
+            prior_map = self.prior(target=np.array(volume.target[k]),
+                                   brain_mask=volume.brain_mask[k] > 0, lesion_mask=lesion)
+            if isinstance(prior_map, torch.Tensor):
+                prior_map = prior_map.detach().cpu().numpy()
+            prior_map = np.asarray(prior_map, dtype=np.float32)
+            if prior_map.shape != maps.shape[1:] or not np.isfinite(prior_map).all():
+                raise ValueError(
+                    f'prior {self.prior!r} returned a map of shape {prior_map.shape} '
+                    f'(finite: {bool(np.isfinite(prior_map).all())}) for subject '
+                    f'{volume.subject!r} slice {volume.info["slice_indices"][k]}; '
+                    f'expected a finite {maps.shape[1:]} map')
+            maps[k] = prior_map
+        return maps
+
+    # ------------------------------------------------------------ access
+    @property
+    def metainfo(self):
+        return dict(source=self.source, target=self.target, split=self.split,
+                    subjects=list(self.subjects), num_slices=len(self), size=self.size,
+                    axis=self.axis, data_root=str(self.data_root))
+
+    def __len__(self):
+        return len(self._index)
+
+    def subject_slices(self, subject):
+        """Dataset indices of ``subject``'s slices, in slice order."""
+        if subject not in self.subjects:
+            raise KeyError(f'subject {subject!r} is not in this dataset; it has '
+                           f'{", ".join(self.subjects)}')
+        v = self.subjects.index(subject)
+        start = sum(len(volume.info['slice_indices']) for volume in self._volumes[:v])
+        return list(range(start, start + len(self._volumes[v].info['slice_indices'])))
+
+    restore_slice = staticmethod(restore_slice)
+
+    def __getitem__(self, idx):
+        v, k = self._index[idx]
+        volume = self._volumes[v]
+        arrays = {'source': volume.source[k], 'target': volume.target[k],
+                  'brain_mask': volume.brain_mask[k]}
+        arrays['lesion_mask'] = (np.zeros_like(arrays['brain_mask'])
+                                 if volume.lesion_mask is None else volume.lesion_mask[k])
+        if self._priors[v] is not None:
+            arrays['prior'] = self._priors[v][k]
+        flipped = self.flip_prob > 0 and bool(torch.rand(()) < self.flip_prob)
+        sample = {}
+        for name, array in arrays.items():
+            if flipped:
+                array = np.flip(array, axis=LEFT_RIGHT_AXIS)
+            # a copy: the cached arrays may be read-only memory maps
+            sample[name] = torch.from_numpy(np.array(array, dtype=np.float32)[None])
+        info = volume.info
+        sample['meta'] = dict(
+            subject=volume.subject, slice_index=info['slice_indices'][k],
+            num_slices=info['num_slices'], volume_shape=info['volume_shape'],
+            axis=self.axis, in_plane_shape=info['in_plane_shape'], pad=info['pad'],
+            padded_shape=info['padded_shape'], size=self.size, flipped=flipped,
+            flip_axis=LEFT_RIGHT_AXIS, norm_source=info['norm_source'],
+            norm_target=info['norm_target'], source_path=info['source_path'],
+            target_path=info['target_path'],
+            included_slices=list(info['slice_indices']))
+        return sample

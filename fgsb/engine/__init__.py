@@ -1,0 +1,6 @@
+from . import bf16_autocast, image_grid_hook, optim_wrapper_constructor
+from .safe_checkpoint import allow_mmengine_checkpoints
+
+# Any code path that can load a checkpoint imports fgsb.engine first
+# (the registries point here), so the allow-list is always in place.
+allow_mmengine_checkpoints()

@@ -1,0 +1,1 @@
+from . import volume_synthesis_metric

@@ -1,0 +1,86 @@
+"""PSNR, SSIM and NRMSE of synthesised volumes, per test subject."""
+from collections import defaultdict
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+from skimage.metrics import normalized_root_mse, peak_signal_noise_ratio
+from skimage.metrics import structural_similarity
+
+from fgsb.registry import METRICS
+
+
+def to_unit_range(volume):
+    """Map the model's [-1, 1] intensities to [0, 1] (data range 1)."""
+    return np.clip((volume + 1.0) / 2.0, 0.0, 1.0)
+
+
+def volume_scores(prediction, target):
+    """PSNR (dB), SSIM and NRMSE of one restacked volume (slices, H, W).
+
+    Both volumes are in [-1, 1] and scored in [0, 1]. SSIM is the mean of
+    the 2-D SSIM of every slice (axial slices are what the model sees, and
+    test volumes may hold fewer slices than a 3-D window); NRMSE is
+    ``||target - prediction|| / ||target||`` (skimage's 'euclidean').
+    """
+    prediction, target = to_unit_range(prediction), to_unit_range(target)
+    return {
+        'PSNR': float(peak_signal_noise_ratio(target, prediction, data_range=1.0)),
+        'SSIM': float(structural_similarity(target, prediction, data_range=1.0,
+                                            channel_axis=0)),
+        'NRMSE': float(normalized_root_mse(target, prediction,
+                                           normalization='euclidean')),
+    }
+
+
+@METRICS.register_module()
+class VolumeSynthesisMetric(BaseMetric):
+    """Restack predicted slices into volumes and score each test subject.
+
+    Reports mean and std over subjects. With ``identity_baseline`` it also
+    scores the normalised source against the target: the floor any useful
+    synthesis must clear. Per-subject scores of the last evaluation are kept
+    in ``per_subject`` for ``tools/test.py``.
+    """
+
+    default_prefix = ''
+    names = ('PSNR', 'SSIM', 'NRMSE')
+
+    def __init__(self, identity_baseline=True, collect_device='cpu', prefix=None):
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.identity_baseline = identity_baseline
+        self.per_subject = []
+
+    def process(self, data_batch, data_samples):
+        for sample in data_samples:
+            meta = sample['meta']
+            self.results.append({
+                'subject': meta['subject'],
+                'slice_index': int(meta['slice_index']),
+                'pred': sample['pred'][0].numpy(),
+                'target': sample['target'][0].numpy(),
+                'source': sample['source'][0].numpy() if self.identity_baseline else None,
+            })
+
+    def compute_metrics(self, results):
+        slices = defaultdict(dict)
+        for item in results:
+            # Duplicates appear when a distributed sampler pads the last batch.
+            slices[item['subject']][item['slice_index']] = item
+        self.per_subject = []
+        for subject in sorted(slices):
+            ordered = [slices[subject][i] for i in sorted(slices[subject])]
+            target = np.stack([s['target'] for s in ordered])
+            scores = volume_scores(np.stack([s['pred'] for s in ordered]), target)
+            if self.identity_baseline:
+                identity = volume_scores(np.stack([s['source'] for s in ordered]), target)
+                scores.update({f'identity_{k}': v for k, v in identity.items()})
+            self.per_subject.append({'subject': subject, 'num_slices': len(ordered),
+                                     **scores})
+        metrics = {}
+        for name in self.per_subject[0]:
+            if name in ('subject', 'num_slices'):
+                continue
+            values = np.array([s[name] for s in self.per_subject])
+            metrics[name] = float(values.mean())
+            metrics[f'{name}_std'] = float(values.std())
+        return metrics

@@ -1,0 +1,13 @@
+"""Losses (registered in MODELS): GAN, L1 / prior-weighted L1, PatchNCE, SB/MI, SSL."""
+from .gan_loss import GANLoss
+from .l1_loss import L1Loss, PriorWeightedL1Loss
+from .patch_nce_loss import PatchNCELoss
+from .patch_sampling import gather_patches, sample_patch_ids
+from .sb_loss import MIEstimatorLoss, SchrodingerBridgeLoss
+from .ssl_loss import SSLReconstructionLoss, quadrant_crop
+
+__all__ = [
+    'GANLoss', 'L1Loss', 'PriorWeightedL1Loss', 'PatchNCELoss', 'sample_patch_ids',
+    'gather_patches', 'SchrodingerBridgeLoss', 'MIEstimatorLoss',
+    'SSLReconstructionLoss', 'quadrant_crop',
+]

@@ -1,0 +1,2 @@
+from . import algorithms
+from . import networks

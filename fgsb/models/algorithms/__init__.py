@@ -1,0 +1,2 @@
+from . import pix2pix
+from . import fgsb

@@ -1,0 +1,66 @@
+"""Pix2Pix (Isola et al., CVPR 2017): the paired, single-step baseline."""
+import torch
+
+from fgsb.registry import MODELS
+from .base_translator import BaseTranslator, set_requires_grad
+
+
+@MODELS.register_module()
+class Pix2Pix(BaseTranslator):
+    """Conditional GAN: ``G(x0)`` against ``x1`` under L1 and a PatchGAN on
+    ``cat(x0, y)``.
+
+    One iteration: a discriminator update on real and detached fake pairs,
+    then a generator update on the adversarial and reconstruction losses.
+    """
+
+    def __init__(self, generator, discriminator,
+                 gan_loss=dict(type='GANLoss', gan_type='vanilla', loss_weight=1.0),
+                 rec_loss=dict(type='L1Loss', loss_weight=100.0),
+                 data_preprocessor=None, init_cfg=None):
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.generator = MODELS.build(generator)
+        self.discriminator = MODELS.build(discriminator)
+        self.gan_loss = MODELS.build(gan_loss)
+        self.rec_loss = MODELS.build(rec_loss)
+
+    def translate(self, source):
+        return self.generator(source)
+
+    def train_step(self, data, optim_wrapper):
+        data = self.data_preprocessor(data, True)
+        source, target = data['source'], data['target']
+        g_optim, d_optim = optim_wrapper['generator'], optim_wrapper['discriminator']
+
+        with g_optim.optim_context(self.generator):
+            fake = self.generator(source)
+
+        with d_optim.optim_context(self.discriminator):
+            loss_d, log_vars = self._discriminator_loss(source, target, fake.detach())
+        d_optim.update_params(loss_d)
+
+        set_requires_grad([self.discriminator], False)
+        with g_optim.optim_context(self.generator):
+            loss_g, log_g = self._generator_loss(source, target, fake)
+        g_optim.update_params(loss_g)
+        set_requires_grad([self.discriminator], True)
+
+        log_vars.update(log_g)
+        return log_vars
+
+    def _discriminator_loss(self, source, target, fake):
+        pred_real = self.discriminator(torch.cat([source, target], dim=1))
+        pred_fake = self.discriminator(torch.cat([source, fake], dim=1))
+        loss_real = self.gan_loss(pred_real, True, is_disc=True)
+        loss_fake = self.gan_loss(pred_fake, False, is_disc=True)
+        loss = 0.5 * (loss_real + loss_fake)
+        return loss, {'loss_d': loss.item(), 'loss_d_real': loss_real.item(),
+                      'loss_d_fake': loss_fake.item()}
+
+    def _generator_loss(self, source, target, fake):
+        pred_fake = self.discriminator(torch.cat([source, fake], dim=1))
+        loss_adv = self.gan_loss(pred_fake, True)
+        loss_rec = self.rec_loss(fake, target)
+        loss = loss_adv + loss_rec
+        return loss, {'loss_g': loss.item(), 'loss_g_adv': loss_adv.item(),
+                      'loss_g_rec': loss_rec.item()}

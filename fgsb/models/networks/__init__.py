@@ -1,0 +1,13 @@
+"""Networks: generators, discriminators, the MI estimator and the feature MLP.
+
+Importing this package registers every network in ``fgsb.registry.MODELS``.
+"""
+from .mi_estimator import MIEstimator
+from .patch_discriminator import PatchDiscriminator
+from .patch_sample_mlp import PatchSampleMLP
+from .resnet_generator import TimeConditionalResnetGenerator
+from .ssl_discriminator import SelfSupervisedDiscriminator
+from .unet_generator import UnetGenerator
+
+__all__ = ['MIEstimator', 'PatchDiscriminator', 'PatchSampleMLP',
+           'SelfSupervisedDiscriminator', 'TimeConditionalResnetGenerator', 'UnetGenerator']

@@ -1,0 +1,233 @@
+"""The (fully guided) Schrodinger-bridge chain: training chains and inference.
+
+METHOD.md 3 (generation stage during training) and 4 (inference). The same
+sampler serves UNSB (``guidance=None``) and FGSB (a guidance schedule): UNSB
+is FGSB with the target's weight at zero.
+"""
+from contextlib import contextmanager
+from typing import Callable, Optional, Sequence, Union
+
+import torch
+from torch import nn
+
+from fgsb.registry import GUIDANCE, SAMPLERS
+from .bridge_step import bridge_step, guided_prediction
+from .time_grid import bridge_coefficients, bridge_time_grid
+
+Generator = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def _randn(shape, like: torch.Tensor,
+           generator: Optional[torch.Generator]) -> torch.Tensor:
+    """N(0, I) draws on ``like``'s device and dtype from an optional seeded generator.
+
+    Drawn on the generator's own device and moved, so that a CPU generator
+    also seeds a chain that runs on a GPU.
+    """
+    device = generator.device if generator is not None else like.device
+    noise = torch.randn(shape, generator=generator, device=device)
+    return noise.to(device=like.device, dtype=like.dtype)
+
+
+def _latent_size(G: Generator) -> int:
+    """``G.z_dim``, the size of the latent ``z`` (``4 * ngf`` in UNSB)."""
+    z_dim = getattr(G, 'z_dim', None)
+    if z_dim is None:  # a DDP/DataParallel wrapper keeps the network in .module
+        z_dim = getattr(getattr(G, 'module', None), 'z_dim', None)
+    if z_dim is None:
+        raise AttributeError(
+            f'the generator {type(G).__name__} has no attribute `z_dim`: the bridge '
+            'sampler needs it to draw the latent z of G(x, t_idx, z)')
+    return int(z_dim)
+
+
+@contextmanager
+def _frozen(G: Generator):
+    """No gradients and eval mode for ``G``; every submodule's mode is restored after."""
+    modes = [(m, m.training) for m in G.modules()] if isinstance(G, nn.Module) else []
+    try:
+        if isinstance(G, nn.Module):
+            G.eval()
+        with torch.no_grad():
+            yield
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
+@SAMPLERS.register_module()
+class SchrodingerBridgeSampler:
+    """Discretised Schrodinger bridge from the source ``x0`` towards the target domain.
+
+    One step (METHOD.md 2, paper Eq. 7):
+    ``X_j = (1 - rho) X_{j-1} + rho * (alpha_j x1 + (1 - alpha_j) Yhat_{j-1}) + sqrt(var) eps``
+    with ``Yhat_{j-1} = G(X_{j-1}, j-1, z)``, ``X_0 = x0``; without guidance
+    (UNSB, or inference) ``alpha_j = 0``.
+
+    Args:
+        num_steps: ``T``, the number of generator evaluations at inference (NFE).
+        tau: bridge stochasticity; the step variance is ``tau * delta * (1 - rho)``.
+        use_noise: ``False`` is the "w/o noise" ablation (``eps = 0``).
+        guidance: ``None`` (unguided, UNSB), a GUIDANCE config dict such as
+            ``dict(type='LinearGuidance')``, or a callable
+            ``schedule(num_steps) -> [alpha_1, ..., alpha_T]``.
+
+    The generator is any callable ``G(x, t_idx, z)`` with ``t_idx`` a LongTensor
+    ``(B,)`` of step indices and ``z`` a latent ``(B, G.z_dim)``. Every method
+    takes an optional ``torch.Generator``: the same seed gives the same chain.
+    """
+
+    def __init__(self, num_steps: int = 5, tau: float = 0.01, use_noise: bool = True,
+                 guidance: Union[None, dict, Callable[[int], Sequence[float]]] = None):
+        if tau < 0:
+            raise ValueError(f'tau must be >= 0, got {tau}')
+        self.num_steps = num_steps
+        self.tau = float(tau)
+        self.use_noise = bool(use_noise)
+        self.grid = bridge_time_grid(num_steps)
+        if isinstance(guidance, dict):
+            guidance = GUIDANCE.build(guidance)
+        if guidance is not None and not callable(guidance):
+            raise TypeError('guidance must be None, a GUIDANCE config dict or a callable '
+                            f'schedule(num_steps), got {type(guidance).__name__}')
+        self.guidance = guidance
+        # Built once here so that a bad schedule fails when the config is read.
+        self.alphas = None if guidance is None else list(guidance(num_steps))
+        if self.alphas is not None and len(self.alphas) != num_steps:
+            raise ValueError(f'guidance schedule returned {len(self.alphas)} weights '
+                             f'for num_steps={num_steps}')
+
+    def guidance_weights(self) -> Optional[list[float]]:
+        """``[alpha_1, ..., alpha_T]``, or ``None`` for an unguided (UNSB) sampler."""
+        return None if self.alphas is None else list(self.alphas)
+
+    def draw_step_index(self, generator: Optional[torch.Generator] = None) -> int:
+        """``k ~ U{0, ..., T-1}``, the step trained in this iteration (METHOD.md 3.1)."""
+        device = generator.device if generator is not None else 'cpu'
+        return int(torch.randint(self.num_steps, (1,), generator=generator,
+                                 device=device).item())
+
+    # ------------------------------------------------------------------ training
+    def run_chain(self, G: Generator, x0: torch.Tensor, k: int,
+                  target: Optional[torch.Tensor] = None,
+                  generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """``X_k`` after steps ``j = 1..k`` from ``X_0 = x0`` (METHOD.md 3.2).
+
+        Guided towards ``target`` when this sampler has a guidance schedule and
+        a target is given. Runs without gradients with ``G`` in eval mode
+        (restored afterwards); ``k`` generator calls.
+        """
+        return self.run_training_chains(G, [x0], k, [target], generator)[0]
+
+    def run_training_chains(self, G: Generator, sources: Sequence[torch.Tensor], k: int,
+                            targets: Optional[Sequence[Optional[torch.Tensor]]] = None,
+                            generator: Optional[torch.Generator] = None
+                            ) -> list[torch.Tensor]:
+        """Several no-grad chains advanced together, one ``G`` call per step.
+
+        The chains of METHOD.md 3 (source ``x0``, identity from ``x1``, a
+        second sample for the MI estimator's negatives) are concatenated along
+        the batch, advanced ``k`` steps with ``k`` generator calls, and split
+        back. Each chain is guided by its own target, or unguided where its
+        target is ``None`` or the sampler has no guidance.
+
+        Returns:
+            ``[X_k]`` for each source, in order.
+        """
+        k = int(k)
+        if not 0 <= k <= self.num_steps:
+            raise ValueError(f'step index k must be in 0..{self.num_steps}, got {k}')
+        if len(sources) == 0:
+            raise ValueError('run_training_chains needs at least one source batch')
+        targets = [None] * len(sources) if targets is None else list(targets)
+        if len(targets) != len(sources):
+            raise ValueError(f'got {len(sources)} sources but {len(targets)} targets; '
+                             'give one target (or None) per source')
+        for i, (source, target) in enumerate(zip(sources, targets)):
+            if source.shape[1:] != sources[0].shape[1:]:
+                raise ValueError(f'source {i} has shape {tuple(source.shape)}, source 0 '
+                                 f'{tuple(sources[0].shape)}: chains must share C, H, W')
+            if target is not None and target.shape != source.shape:
+                raise ValueError(f'target {i} has shape {tuple(target.shape)} but its '
+                                 f'source has shape {tuple(source.shape)}')
+        sizes = [source.shape[0] for source in sources]
+        x = torch.cat(list(sources), dim=0)
+        with _frozen(G):
+            for j in range(1, k + 1):
+                y_hat = self._predict(G, x, j - 1, generator)
+                if self.alphas is not None:
+                    y_hat = torch.cat([
+                        y if target is None else guided_prediction(y, target, self.alphas[j - 1])
+                        for y, target in zip(y_hat.split(sizes), targets)])
+                x = self._step(x, y_hat, self.grid, j, generator)
+        return list(x.split(sizes))
+
+    # ----------------------------------------------------------------- inference
+    def sample(self, G: Generator, x0: torch.Tensor, num_steps: Optional[int] = None,
+               generator: Optional[torch.Generator] = None,
+               return_intermediates: bool = False):
+        """Inference (METHOD.md 4): no target, exactly ``T`` generator calls.
+
+        ``Yhat_j = G(X_j, j, z)`` for ``j = 0..T-1``, with
+        ``X_{j+1} = (1 - rho) X_j + rho Yhat_j + sqrt(var) eps`` between calls.
+
+        Args:
+            num_steps: NFE for this call; defaults to the sampler's ``T`` (a
+                different value uses its own grid and step indices ``0..T'-1``).
+            return_intermediates: also return ``[Yhat_0, ..., Yhat_{T-1}]``.
+
+        Returns:
+            ``Yhat_{T-1}``, or ``(Yhat_{T-1}, [Yhat_0, ..., Yhat_{T-1}])``.
+        """
+        num_steps = self.num_steps if num_steps is None else num_steps
+        grid = self.grid if num_steps == self.num_steps else bridge_time_grid(num_steps)
+        predictions = []
+        x = x0
+        with _frozen(G):
+            for j in range(num_steps):
+                y_hat = self._predict(G, x, j, generator)
+                predictions.append(y_hat)
+                if j < num_steps - 1:
+                    x = self._step(x, y_hat, grid, j + 1, generator)
+        if return_intermediates:
+            return predictions[-1], predictions
+        return predictions[-1]
+
+    def sample_many(self, G: Generator, x0: torch.Tensor, num_samples: int,
+                    generator: Optional[torch.Generator] = None,
+                    num_steps: Optional[int] = None
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-voxel mean and spread over ``num_samples`` draws of ``z`` and ``eps``.
+
+        The spread is the population standard deviation (divisor K), so one
+        draw gives 0, not NaN. Welford's running update keeps one sample in
+        memory at a time.
+        """
+        if num_samples < 1:
+            raise ValueError(f'num_samples must be >= 1, got {num_samples}')
+        mean = m2 = None
+        for count in range(1, num_samples + 1):
+            sample = self.sample(G, x0, num_steps=num_steps, generator=generator)
+            if mean is None:
+                mean, m2 = sample.clone(), torch.zeros_like(sample)
+                continue
+            delta = sample - mean
+            mean += delta / count
+            m2 += delta * (sample - mean)
+        return mean, (m2 / num_samples).clamp_min(0).sqrt()
+
+    # ------------------------------------------------------------------- helpers
+    def _predict(self, G: Generator, x: torch.Tensor, step: int,
+                 generator: Optional[torch.Generator]) -> torch.Tensor:
+        """``G(X_step, step, z)`` with a fresh latent ``z ~ N(0, I)``."""
+        batch = x.shape[0]
+        z = _randn((batch, _latent_size(G)), x, generator)
+        t_idx = torch.full((batch,), step, dtype=torch.long, device=x.device)
+        return G(x, t_idx, z)
+
+    def _step(self, x: torch.Tensor, y_hat: torch.Tensor, grid: torch.Tensor, j: int,
+              generator: Optional[torch.Generator]) -> torch.Tensor:
+        rho, var_over_tau = bridge_coefficients(grid, j)
+        var = self.tau * var_over_tau
+        noise = _randn(x.shape, x, generator) if self.use_noise and var > 0 else None
+        return bridge_step(x, y_hat, rho, var, noise)

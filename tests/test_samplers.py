@@ -1,0 +1,267 @@
+"""Bridge maths of METHOD.md 1-4: time grid, step, guidance and the chains."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from fgsb.registry import GUIDANCE, SAMPLERS
+from fgsb.samplers import (ConstantGuidance, CosineGuidance, LinearGuidance, ListGuidance,
+                           SchrodingerBridgeSampler, bridge_coefficients, bridge_step,
+                           bridge_time_grid, guided_prediction)
+
+
+class ToyGenerator(nn.Module):
+    """``G(x, t_idx, z) = fn(x, t_idx, z)`` that records how it was called."""
+
+    def __init__(self, fn, z_dim=3):
+        super().__init__()
+        self.fn = fn
+        self.z_dim = z_dim
+        self.inner = nn.Linear(1, 1)  # a submodule, to check modes are restored
+        self.calls = []
+
+    def forward(self, x, t_idx, z):
+        self.calls.append(dict(t_idx=t_idx.clone(), z_shape=tuple(z.shape),
+                               training=self.training, inner_training=self.inner.training,
+                               grad=torch.is_grad_enabled()))
+        return self.fn(x, t_idx, z)
+
+
+def per_sample_map(x, t_idx, z):
+    """Deterministic, z-free, acts on each sample alone."""
+    return torch.tanh(0.7 * x + 0.1 * t_idx.view(-1, 1, 1, 1).float())
+
+
+# ------------------------------------------------------------------ time grid
+def test_time_grid_matches_method_for_five_steps():
+    grid = bridge_time_grid(5)
+    assert grid.shape == (6,)
+    assert torch.allclose(grid, torch.tensor([0, 0.5, 0.74, 0.86, 0.94, 1.0],
+                                             dtype=torch.float64), atol=1e-12)
+
+
+def test_bridge_coefficients_match_method_for_five_steps():
+    grid = bridge_time_grid(5)
+    rhos, variances = zip(*[bridge_coefficients(grid, j) for j in range(1, 6)])
+    assert rhos == pytest.approx([0.5, 0.48, 0.4615, 0.5714, 1.0], abs=1e-3)
+    assert variances == pytest.approx([0.25, 0.1248, 0.0646, 0.0343, 0.0], abs=1e-3)
+    # exact values: j=3 is 0.12/0.26, j=4 is 0.08/0.14
+    assert rhos[2] == pytest.approx(6 / 13) and rhos[3] == pytest.approx(4 / 7)
+
+
+def test_time_grid_single_step_and_two_steps():
+    assert bridge_time_grid(1).tolist() == [0.0, 1.0]
+    assert bridge_coefficients(bridge_time_grid(1), 1) == (1.0, 0.0)
+    assert bridge_time_grid(2).tolist() == pytest.approx([0.0, 0.5, 1.0])
+    assert bridge_time_grid(3).tolist() == pytest.approx([0.0, 0.5, 5 / 6, 1.0])
+
+
+@pytest.mark.parametrize('bad', [0, -1, 2.5])
+def test_time_grid_rejects_bad_step_counts(bad):
+    with pytest.raises(ValueError, match='num_steps'):
+        bridge_time_grid(bad)
+
+
+def test_bridge_coefficients_rejects_out_of_range_step():
+    with pytest.raises(ValueError, match='1..5'):
+        bridge_coefficients(bridge_time_grid(5), 0)
+
+
+# -------------------------------------------------------------- step, guidance
+def test_bridge_step_and_guided_prediction_by_hand():
+    x, y = torch.tensor([2.0]), torch.tensor([4.0])
+    assert bridge_step(x, y, 0.25, 0.04, torch.tensor([1.0])).item() == pytest.approx(2.7)
+    assert bridge_step(x, y, 0.25, 0.04).item() == pytest.approx(2.5)
+    guided = guided_prediction(torch.tensor([4.0]), torch.tensor([-2.0]), 0.75)
+    assert guided.item() == pytest.approx(0.75 * -2 + 0.25 * 4)
+
+
+def test_linear_guidance():
+    assert LinearGuidance()(5) == pytest.approx([1.0, 0.75, 0.5, 0.25, 0.0])
+    assert LinearGuidance()(1) == [1.0]
+
+
+def test_cosine_constant_and_list_guidance():
+    cosine = CosineGuidance()(5)
+    assert cosine == pytest.approx([1.0, 0.5 + 0.5 * math.cos(math.pi / 4), 0.5,
+                                    0.5 - 0.5 * math.cos(math.pi / 4), 0.0])
+    assert CosineGuidance()(1) == [1.0]
+    assert ConstantGuidance(0.3)(4) == [0.3] * 4
+    assert ListGuidance([1, 0.5, 0.2])(3) == [1.0, 0.5, 0.2]
+    with pytest.raises(ValueError, match='3 weights.*num_steps=5'):
+        ListGuidance([1, 0.5, 0.2])(5)
+    with pytest.raises(ValueError, match=r'\[0, 1\]'):
+        ListGuidance([1.5, 0.5])
+
+
+def test_guidance_builds_from_registry_and_sampler_checks_length():
+    schedule = GUIDANCE.build(dict(type='ConstantGuidance', value=0.25))
+    assert schedule(2) == [0.25, 0.25]
+    sampler = SAMPLERS.build(dict(type='SchrodingerBridgeSampler', num_steps=5,
+                                  guidance=dict(type='LinearGuidance')))
+    assert sampler.guidance_weights() == pytest.approx([1, 0.75, 0.5, 0.25, 0])
+    with pytest.raises(ValueError, match='num_steps=5'):
+        SchrodingerBridgeSampler(num_steps=5, guidance=dict(type='ListGuidance',
+                                                            weights=[1, 0]))
+
+
+# ----------------------------------------------------------------- the chains
+def test_run_chain_with_constant_generator_matches_hand_computation():
+    c = 0.3
+    G = ToyGenerator(lambda x, t, z: torch.full_like(x, c))
+    x0 = torch.full((2, 1, 4, 4), -1.0)
+    sampler = SchrodingerBridgeSampler(num_steps=5, use_noise=False)
+    x = -1.0
+    for rho in (0.5, 0.48, 6 / 13):
+        x = (1 - rho) * x + rho * c
+    assert torch.allclose(sampler.run_chain(G, x0, 3), torch.full_like(x0, x), atol=1e-6)
+    assert [int(call['t_idx'][0]) for call in G.calls] == [0, 1, 2]
+
+    guided = SchrodingerBridgeSampler(num_steps=5, use_noise=False,
+                                      guidance=dict(type='LinearGuidance'))
+    target = torch.full_like(x0, 0.8)
+    x = -1.0
+    for rho, alpha in ((0.5, 1.0), (0.48, 0.75), (6 / 13, 0.5)):
+        x = (1 - rho) * x + rho * (alpha * 0.8 + (1 - alpha) * c)
+    assert torch.allclose(guided.run_chain(G, x0, 3, target=target),
+                          torch.full_like(x0, x), atol=1e-6)
+
+
+def test_full_guidance_without_noise_lands_on_the_target():
+    G = ToyGenerator(lambda x, t, z: torch.sin(3 * x) + z.mean())
+    sampler = SchrodingerBridgeSampler(num_steps=5, tau=0.0,
+                                       guidance=ConstantGuidance(1.0))
+    x0, target = torch.randn(2, 1, 8, 8), torch.randn(2, 1, 8, 8)
+    assert torch.equal(sampler.run_chain(G, x0, 5, target=target), target)
+
+
+def test_unguided_identity_chain_stays_at_the_source():
+    G = ToyGenerator(lambda x, t, z: x)
+    sampler = SchrodingerBridgeSampler(num_steps=5, use_noise=False,
+                                       guidance=dict(type='LinearGuidance'))
+    x0 = torch.randn(2, 1, 8, 8)
+    # guided sampler without a target, and k = 0, are both unguided/no-ops
+    assert torch.allclose(sampler.run_chain(G, x0, 4), x0, atol=1e-6)
+    assert torch.equal(sampler.run_chain(G, x0, 0), x0) and not G.calls[4:]
+
+
+def test_step_noise_has_the_bridge_variance():
+    G = ToyGenerator(lambda x, t, z: torch.zeros_like(x))
+    sampler = SchrodingerBridgeSampler(num_steps=5, tau=0.04)
+    x1 = sampler.run_chain(G, torch.zeros(8, 1, 32, 32), 1,
+                           generator=torch.Generator().manual_seed(1))
+    # var = tau * 0.25 -> std 0.1 (not 0.01, which a missing sqrt would give)
+    assert x1.std().item() == pytest.approx(0.1, rel=0.05)
+
+
+def test_training_chains_batched_equal_separate_chains():
+    G = ToyGenerator(per_sample_map)
+    sampler = SchrodingerBridgeSampler(num_steps=5, use_noise=False,
+                                       guidance=dict(type='LinearGuidance'))
+    sources = [torch.randn(2, 1, 8, 8), torch.randn(2, 1, 8, 8), torch.randn(1, 1, 8, 8)]
+    targets = [torch.randn(2, 1, 8, 8), torch.randn(2, 1, 8, 8), None]
+    batched = sampler.run_training_chains(G, sources, 3, targets)
+    assert len(G.calls) == 3 and all(call['t_idx'].shape == (5,) for call in G.calls)
+    separate = [sampler.run_chain(G, s, 3, target=t) for s, t in zip(sources, targets)]
+    for got, want in zip(batched, separate):
+        assert got.shape == want.shape
+        assert torch.allclose(got, want, atol=1e-6)
+    # the chains are guided by their own targets: swapping them changes the result
+    swapped = sampler.run_training_chains(G, sources, 3, [targets[1], targets[0], None])
+    assert not torch.allclose(swapped[0], batched[0])
+
+
+def test_chains_run_without_grad_in_eval_mode_and_restore_modes():
+    G = ToyGenerator(per_sample_map)
+    G.train()
+    G.inner.eval()  # a mixed state must come back as it was
+    sampler = SchrodingerBridgeSampler(num_steps=5)
+    sampler.run_chain(G, torch.randn(1, 1, 8, 8), 2)
+    sampler.sample(G, torch.randn(1, 1, 8, 8))
+    assert all(not c['training'] and not c['inner_training'] and not c['grad']
+               for c in G.calls)
+    assert G.training and not G.inner.training
+    assert all(c['z_shape'] == (1, 3) for c in G.calls)
+
+
+def test_sample_calls_the_generator_exactly_T_times_and_matches_hand():
+    G = ToyGenerator(lambda x, t, z: 0.5 * x + 1.0)
+    sampler = SchrodingerBridgeSampler(num_steps=3, use_noise=False,
+                                       guidance=dict(type='LinearGuidance'))
+    x0 = torch.full((1, 1, 4, 4), -0.5)
+    out, intermediates = sampler.sample(G, x0, return_intermediates=True)
+    assert len(G.calls) == 3 and [int(c['t_idx'][0]) for c in G.calls] == [0, 1, 2]
+    assert len(intermediates) == 3 and torch.equal(intermediates[-1], out)
+    # grid for T=3 is [0, 0.5, 5/6, 1]: rho_1 = 0.5, rho_2 = (1/3)/(1/2) = 2/3
+    y0 = 0.5 * -0.5 + 1
+    x1 = 0.5 * -0.5 + 0.5 * y0
+    y1 = 0.5 * x1 + 1
+    x2 = (1 / 3) * x1 + (2 / 3) * y1
+    assert torch.allclose(out, torch.full_like(x0, 0.5 * x2 + 1), atol=1e-6)
+    assert torch.allclose(intermediates[1], torch.full_like(x0, y1), atol=1e-6)
+
+
+def test_sample_with_other_nfe_and_single_step():
+    G = ToyGenerator(lambda x, t, z: x + 1)
+    sampler = SchrodingerBridgeSampler(num_steps=5)
+    x0 = torch.zeros(1, 1, 4, 4)
+    assert torch.equal(sampler.sample(G, x0, num_steps=1), x0 + 1)
+    sampler.sample(G, x0, num_steps=2)
+    assert len(G.calls) == 3
+
+
+def test_same_seed_gives_identical_outputs():
+    G = ToyGenerator(lambda x, t, z: torch.tanh(x + z.mean(1).view(-1, 1, 1, 1)))
+    sampler = SchrodingerBridgeSampler(num_steps=5, tau=0.1)
+    x0 = torch.randn(2, 1, 8, 8)
+
+    def run(seed):
+        return sampler.sample(G, x0, generator=torch.Generator().manual_seed(seed))
+
+    assert torch.equal(run(3), run(3))
+    assert not torch.allclose(run(3), run(4))
+    k1 = sampler.run_chain(G, x0, 3, generator=torch.Generator().manual_seed(5))
+    k2 = sampler.run_chain(G, x0, 3, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(k1, k2)
+
+
+def test_sample_many_spread():
+    G = ToyGenerator(per_sample_map)
+    x0 = torch.randn(1, 1, 8, 8)
+    noisy = SchrodingerBridgeSampler(num_steps=5, tau=0.1)
+    mean, std = noisy.sample_many(G, x0, 4, generator=torch.Generator().manual_seed(0))
+    assert mean.shape == x0.shape and (std > 0).all()
+    # the mean and population std of the same four draws, computed directly
+    generator = torch.Generator().manual_seed(0)
+    draws = torch.stack([noisy.sample(G, x0, generator=generator) for _ in range(4)])
+    assert torch.allclose(mean, draws.mean(0), atol=1e-6)
+    assert torch.allclose(std, draws.std(0, unbiased=False), atol=1e-6)
+
+    quiet = SchrodingerBridgeSampler(num_steps=5, tau=0.1, use_noise=False)
+    mean, std = quiet.sample_many(G, x0, 3)
+    assert torch.equal(std, torch.zeros_like(x0))
+    assert torch.allclose(mean, quiet.sample(G, x0), atol=1e-6)
+
+
+def test_draw_step_index_is_uniform_over_steps_and_reproducible():
+    sampler = SchrodingerBridgeSampler(num_steps=5)
+    generator = torch.Generator().manual_seed(0)
+    draws = [sampler.draw_step_index(generator) for _ in range(500)]
+    assert set(draws) == {0, 1, 2, 3, 4}
+    assert all(60 < draws.count(k) < 140 for k in range(5))
+    again = torch.Generator().manual_seed(0)
+    assert [sampler.draw_step_index(again) for _ in range(500)] == draws
+
+
+def test_bad_inputs_raise_clear_errors():
+    sampler = SchrodingerBridgeSampler(num_steps=5)
+    with pytest.raises(AttributeError, match='z_dim'):
+        sampler.sample(lambda x, t, z: x, torch.zeros(1, 1, 4, 4))
+    G = ToyGenerator(per_sample_map)
+    with pytest.raises(ValueError, match='0..5'):
+        sampler.run_chain(G, torch.zeros(1, 1, 4, 4), 6)
+    with pytest.raises(ValueError, match='targets'):
+        sampler.run_training_chains(G, [torch.zeros(1, 1, 4, 4)] * 2, 1, [None])
+    with pytest.raises(ValueError, match='target 0'):
+        sampler.run_chain(G, torch.zeros(1, 1, 4, 4), 1, target=torch.zeros(1, 1, 2, 2))
