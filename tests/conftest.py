@@ -14,3 +14,92 @@ def _seed_everything():
     torch.manual_seed(0)
     np.random.seed(0)
     yield
+
+
+def write_prepared_root(root, num_subjects=4, num_test=2, shape=(32, 32, 8), seed=0):
+    """A tiny prepared root: an ellipsoid 'brain' whose t2 is an inverted t1
+    (so a model can learn it), a lesion blob, brain masks and splits.json."""
+    import json
+    from pathlib import Path
+
+    import nibabel as nib
+
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    grid = np.stack(np.meshgrid(*[np.linspace(-1, 1, n) for n in shape], indexing='ij'))
+    ids = [f'sub_{i:02d}' for i in range(num_subjects)]
+    for i, subject in enumerate(ids):
+        folder = root / subject
+        folder.mkdir(parents=True)
+        radius = np.sqrt((grid[0] / 0.8) ** 2 + (grid[1] / 0.7) ** 2 + (grid[2] / 1.1) ** 2)
+        brain = radius < 1.0
+        texture = np.sin(3 * grid[0] + i) * np.cos(2 * grid[1]) + rng.normal(0, 0.05, shape)
+        t1 = np.where(brain, 1.0 + 0.4 * texture, 0.0).astype(np.float32)
+        t2 = np.where(brain, 2.0 - 0.4 * texture, 0.0).astype(np.float32)
+        lesion = brain & (((grid[0] - 0.2) ** 2 + grid[1] ** 2) < 0.04)
+        flair = np.where(lesion, 3.0, t2 * 0.8).astype(np.float32)
+        affine = np.diag([1.0, 1.0, 1.0, 1.0])
+        for name, data in (('t1', t1), ('t2', t2), ('flair', flair)):
+            nib.save(nib.Nifti1Image(data, affine), str(folder / f'{name}.nii.gz'))
+        for name, mask in (('brain_mask', brain), ('lesion_mask', lesion)):
+            nib.save(nib.Nifti1Image(mask.astype(np.uint8), affine),
+                     str(folder / f'{name}.nii.gz'))
+    splits = {'train': ids[:num_subjects - num_test], 'test': ids[num_subjects - num_test:]}
+    (root / 'splits.json').write_text(json.dumps(splits))
+    return root
+
+
+@pytest.fixture
+def prepared_root(tmp_path):
+    return write_prepared_root(tmp_path / 'prepared')
+
+
+def dataset_configs(cfg):
+    """Every slice-dataset dict of a config's loaders (through wrappers)."""
+    found = []
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = cfg.get(loader, {}).get('dataset')
+        while dataset is not None and 'dataset' in dataset:
+            dataset = dataset['dataset']
+        if dataset is not None:
+            found.append(dataset)
+    return found
+
+
+def shrink_model(model):
+    """Tiny widths so that a paper-scale model config trains in seconds."""
+    if model['type'] == 'Pix2Pix':
+        model['generator'].update(ngf=8, num_downs=5)
+        model['discriminator'].update(ndf=8)
+    else:
+        model['generator'].update(ngf=8, n_blocks=2)
+        for name in ('discriminator', 'mi_estimator'):
+            if model.get(name) is not None:
+                model[name].update(ndf=8)
+        model['num_patches'] = 16
+        if model.get('feature_mlp') is not None:
+            model['feature_mlp'].update(out_channels=16)
+    return model
+
+
+def tiny_config(config_path, data_root, work_dir, image_size=32, max_epochs=1):
+    """Load a config and point it at a tiny prepared root and tiny networks."""
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(str(config_path))
+    for dataset in dataset_configs(cfg):
+        dataset['type'] = 'PairedSliceDataset'
+        dataset.pop('phantom', None)
+        dataset.update(data_root=str(data_root), size=image_size, num_subjects=None,
+                       val_subjects=0)
+    shrink_model(cfg.model)
+    cfg.work_dir = str(work_dir)
+    cfg.train_cfg.max_epochs = max_epochs
+    cfg.train_cfg.val_interval = max_epochs
+    cfg.default_hooks.logger.interval = 1
+    cfg.custom_hooks = [dict(type='ImageGridHook', interval=2, max_images=2)]
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader]['num_workers'] = 0
+    cfg.param_scheduler = [dict(type='LinearLR', start_factor=1.0, end_factor=0.5,
+                                by_epoch=True, begin=0, end=max_epochs + 2)]
+    return cfg

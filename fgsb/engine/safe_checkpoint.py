@@ -5,6 +5,12 @@ allow-listed. MMEngine 0.10.7 stores a few non-tensor objects in its
 checkpoints (the message hub's history buffers, numpy scalars and arrays,
 config dicts); this module allow-lists exactly those types, so resuming
 works while arbitrary pickles are still refused.
+
+One thing cannot be allow-listed safely: ``HistoryBuffer.__getstate__``
+pickles its statistics functions, which pickle refers to through the
+builtin ``getattr`` (allowing that would allow nearly anything). Those
+functions are class-level defaults that ``__setstate__`` restores anyway,
+so buffers are saved without them.
 """
 import codecs
 from collections import OrderedDict, defaultdict, deque
@@ -40,7 +46,16 @@ SAFE_CHECKPOINT_GLOBALS = [
 ]
 
 
+def _history_buffer_state(buffer):
+    """A buffer's data without its statistics functions (restored on load)."""
+    state = dict(buffer.__dict__)
+    state.pop('statistics_methods', None)
+    return state
+
+
 def allow_mmengine_checkpoints():
-    """Register the allow-list with torch's safe unpickler (idempotent)."""
+    """Register the allow-list with torch's safe unpickler (idempotent) and
+    make history buffers pickle as plain data."""
+    HistoryBuffer.__getstate__ = _history_buffer_state
     if hasattr(torch.serialization, 'add_safe_globals'):
         torch.serialization.add_safe_globals(SAFE_CHECKPOINT_GLOBALS)

@@ -14,7 +14,7 @@ def guided_prediction(y_hat: torch.Tensor, target: torch.Tensor,
     if target.shape != y_hat.shape:
         raise ValueError(f'guidance target has shape {tuple(target.shape)} but the '
                          f'prediction has shape {tuple(y_hat.shape)}')
-    return alpha * y_hat + (1.0 - alpha) * target
+    return alpha * target + (1.0 - alpha) * y_hat
 
 
 def bridge_step(x_prev: torch.Tensor, y_hat: torch.Tensor, rho: float, var: float,

@@ -113,13 +113,29 @@ class BasePreparer:
         self.modalities = tuple(modalities or self.default_modalities or self.all_modalities)
         self._check_modalities()
         self.register = (not self.co_registered) if register is None else bool(register)
-        self.spacing = None if spacing is None else tuple(float(s) for s in np.broadcast_to(
-            np.asarray(spacing, dtype=float), (3,)))
-        if self.spacing is not None and min(self.spacing) <= 0:
-            raise PreparationError(f'--spacing must be positive, got {spacing}')
+        if self.register and self.mask_space not in self.modalities:
+            raise PreparationError(
+                f'the masks lie on the {self.mask_space} grid: with registration, '
+                f'{self.mask_space} must be among the modalities {list(self.modalities)}')
+        self.spacing = None if spacing is None else self._spacing(spacing)
         self.per_label_masks = bool(per_label_masks)
         self.brain_mask_pattern = brain_mask_pattern
         self.registration_iterations = int(registration_iterations)
+
+    @property
+    def mask_space(self):
+        """The modality whose grid the label map and brain-mask files share."""
+        space = self.label_space or self.reference
+        # in a co-registered set every grid is the reference's
+        return space if space in self.modalities or self.register else self.reference
+
+    @staticmethod
+    def _spacing(spacing):
+        values = [float(s) for s in np.atleast_1d(spacing)]
+        if len(values) not in (1, 3) or min(values) <= 0:
+            raise PreparationError(f'--spacing takes one or three positive sizes in mm, '
+                                   f'got {spacing}')
+        return tuple(values * 3 if len(values) == 1 else values)
 
     def _check_modalities(self):
         if len(set(self.modalities)) != len(self.modalities):
@@ -139,11 +155,11 @@ class BasePreparer:
     @classmethod
     def add_arguments(cls, parser):
         """Add this data set's options to its ``tools/prepare_data.py`` sub-command."""
-        if cls.all_modalities:
-            parser.add_argument(
-                '--modalities', nargs='+', choices=cls.all_modalities, metavar='KEY',
-                help=f'modalities to prepare, from {", ".join(cls.all_modalities)} '
-                     f'(default: {" ".join(cls.default_modalities or cls.all_modalities)})')
+        choices = cls.all_modalities or None
+        default = ' '.join(cls.default_modalities or cls.all_modalities) or 'every --pattern'
+        known = f'from {", ".join(cls.all_modalities)} ' if choices else ''
+        parser.add_argument('--modalities', nargs='+', choices=choices, metavar='KEY',
+                            help=f'modalities to prepare, {known}(default: {default})')
         if cls.co_registered:
             parser.add_argument('--register', action='store_true', default=None,
                                 help='rigidly register every modality to the reference '
@@ -177,7 +193,7 @@ class BasePreparer:
                     brain_mask_pattern=self.brain_mask_pattern,
                     lesion_labels=None if self.lesion_labels is None else list(
                         self.lesion_labels),
-                    label_space=self.label_space or self.reference,
+                    mask_space=self.mask_space,
                     registration_iterations=self.registration_iterations)
 
     # --------------------------------------------------------- discovery
@@ -211,7 +227,7 @@ class BasePreparer:
         """
         volumes = {key: load_ras(path) for key, path in subject.modalities.items()}
         reference = volumes[self.reference]
-        mask_space = self.label_space or self.reference
+        mask_space = self.mask_space
         masks = {}
         if subject.label_map is not None:
             masks['label_map'] = load_ras(subject.label_map, allow_empty=True)

@@ -33,7 +33,8 @@ class PatchSampleMLP(nn.Module):
             for c in self.in_channels)
         init_weights(self, init_type, init_gain)
 
-    def forward(self, feats: List[torch.Tensor], patch_ids: List[torch.Tensor]) -> List[torch.Tensor]:
+    def forward(self, feats: List[torch.Tensor],
+                patch_ids: List[torch.Tensor]) -> List[torch.Tensor]:
         """feats[l] (B, C_l, H_l, W_l) and patch_ids[l] (B, P_l), indices into
         the flattened H_l * W_l grid of each sample -> [(B, P_l, out)] of unit norm."""
         if len(feats) != len(self.mlps) or len(patch_ids) != len(self.mlps):
@@ -43,8 +44,8 @@ class PatchSampleMLP(nn.Module):
         for layer, (feat, ids, mlp) in enumerate(zip(feats, patch_ids, self.mlps)):
             b, c, h, w = feat.shape
             if c != self.in_channels[layer]:
-                raise ValueError(f"PatchSampleMLP layer {layer}: expected {self.in_channels[layer]} "
-                                 f"channels, got {c}")
+                raise ValueError(f"PatchSampleMLP layer {layer}: expected "
+                                 f"{self.in_channels[layer]} channels, got {c}")
             if ids.dtype != torch.long or ids.dim() != 2 or ids.shape[0] != b:
                 raise ValueError(f"PatchSampleMLP layer {layer}: patch ids must be a LongTensor "
                                  f"(B={b}, P), got {ids.dtype} {tuple(ids.shape)}")

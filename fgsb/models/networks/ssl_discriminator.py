@@ -23,7 +23,8 @@ class TimeConditionalDecoder(nn.Module):
                  norm: str, activation: str = 'glu'):
         super().__init__()
         if activation not in ('glu', 'leaky_relu'):
-            raise ValueError(f"decoder activation must be 'glu' or 'leaky_relu', got {activation!r}")
+            raise ValueError(f"decoder activation must be 'glu' or 'leaky_relu', "
+                             f"got {activation!r}")
         self.layers = nn.ModuleList()
         self.time_projections = nn.ModuleList()
         for width in channels:
@@ -106,7 +107,9 @@ class SelfSupervisedDiscriminator(PatchDiscriminator):
         if self.decoder_input_size is None:
             return feat
         size = tuple(min(s, self.decoder_input_size) for s in feat.shape[-2:])
-        return feat if size == tuple(feat.shape[-2:]) else F.interpolate(feat, size=size, mode='area')
+        if size == tuple(feat.shape[-2:]):
+            return feat
+        return F.interpolate(feat, size=size, mode='area')
 
     def forward_with_reconstructions(self, x: torch.Tensor, t_idx: torch.Tensor, quadrant: int
                                      ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -9,7 +9,8 @@ import torch
 import torch.nn as nn
 
 
-def sinusoidal_embedding(t_idx: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
+def sinusoidal_embedding(t_idx: torch.Tensor, dim: int,
+                         max_period: float = 10000.0) -> torch.Tensor:
     """Sinusoidal embedding (B, dim) of step indices ``t_idx`` (B,).
 
     Half the channels are sin(k * w_i), half cos(k * w_i), with frequencies
@@ -55,7 +56,8 @@ class TimeEmbedding(nn.Module):
             nn.Linear(embedding_dim, out_dim), nn.LeakyReLU(0.2),
             nn.Linear(out_dim, out_dim), nn.LeakyReLU(0.2))
 
-    def forward(self, t_idx: torch.Tensor, batch_size: int, owner: str = 'TimeEmbedding') -> torch.Tensor:
+    def forward(self, t_idx: torch.Tensor, batch_size: int,
+                owner: str = 'TimeEmbedding') -> torch.Tensor:
         """(B,) step indices -> (B, out_dim); ``owner`` names the caller in errors."""
         check_step_index(t_idx, self.num_timesteps, batch_size, owner)
         return self.mlp(sinusoidal_embedding(t_idx, self.embedding_dim))
