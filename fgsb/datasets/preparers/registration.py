@@ -101,15 +101,18 @@ def _registration_method(iterations, sampling, seed):
     return method
 
 
-def register_rigid(fixed, moving, iterations=200, sampling=0.25, seed=0):
+def register_rigid(fixed, moving, iterations=200, sampling=0.25, seed=1):
     """Rigidly register ``moving`` to ``fixed`` (both RAS ``(data, affine)`` pairs).
 
     Mattes mutual information (50 bins), regular-step gradient descent over
     an Euler (rotation + translation) transform, three resolutions (shrink
     4, 2, 1; smoothing 2, 1, 0 voxels). The random metric sampling uses a
-    fixed ``seed`` so that a rerun gives the same transform. Returns the
+    fixed ``seed`` so that a rerun gives the same transform (SimpleITK reads
+    seed 0 as "seed from the clock", so it is refused). Returns the
     transform from fixed world points to moving world points (ITK LPS).
     """
+    if seed == 0:
+        raise ValueError('seed 0 makes SimpleITK sample from the clock; use seed >= 1')
     fixed_image, moving_image = to_sitk(*fixed), to_sitk(*moving)
     method = _registration_method(iterations, sampling, seed)
     best, best_value = None, np.inf
