@@ -36,9 +36,18 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def _busiest_slice(lesion, brain, axis):
+    """Among the slices through the widest part of the brain (90 % of the largest
+    area), the one with the most lesion voxels."""
+    other = tuple(a for a in range(3) if a != axis)
+    area = brain.sum(axis=other)
+    load = np.where(area >= 0.9 * area.max(), lesion.sum(axis=other) + area / area.sum(), -1)
+    return int(np.argmax(load))
+
+
 def save_montage(root, png_path):
     """One axial and one coronal slice of each contrast and the lesion mask, for
-    the subject with the most lesion voxels, through its largest lesion load."""
+    the subject with the most lesion voxels, through the middle of the brain."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -52,9 +61,7 @@ def save_montage(root, png_path):
     subject = max(ids, key=lambda sid: loads[sid].sum())
     lesion = loads[subject]
     brain = load_volume(root / subject / 'brain_mask.nii.gz')[1]
-    weights = lesion if lesion.any() else brain
-    axial = int(np.argmax(weights.sum(axis=(0, 1))))
-    coronal = int(np.argmax(weights.sum(axis=(0, 2))))
+    axial, coronal = _busiest_slice(lesion, brain, 2), _busiest_slice(lesion, brain, 1)
     views = [('axial', lambda v: np.rot90(v[:, :, axial])),
              ('coronal', lambda v: np.rot90(v[:, coronal, :]))]
     panels = [(TITLES[m], load_volume(root / subject / f'{m}.nii.gz')[1]) for m in MODALITIES]
@@ -63,9 +70,11 @@ def save_montage(root, png_path):
     for row, (view_name, cut) in enumerate(views):
         for col, (title, volume) in enumerate(panels):
             ax = axes[row, col]
-            image = cut(volume)
-            vmax = np.percentile(volume[brain > 0], 99.5) if title != 'lesion mask' else 1
-            ax.imshow(image, cmap='gray', vmin=0, vmax=vmax)
+            if title == 'lesion mask':
+                vmin, vmax = 0, 1
+            else:  # a display window over the brain, as a viewer would set it
+                vmin, vmax = np.percentile(volume[brain > 0], [0.5, 99.5])
+            ax.imshow(cut(volume), cmap='gray', vmin=vmin, vmax=vmax)
             ax.set_axis_off()
             if row == 0:
                 ax.set_title(title)

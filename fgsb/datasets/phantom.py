@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import functools
 import json
+import numbers
 import os
 import shutil
 import tempfile
@@ -34,16 +35,19 @@ GENERATOR = 'fgsb-phantom'
 # Bump when the generated volumes change, so that cached roots are rebuilt.
 VERSION = 1
 SUBJECT_ID = 'phantom_{:03d}'
+MASKS = ('brain_mask', 'lesion_mask')
 TEMPLATE_FILE = 'mni_icbm152_{}_tal_nlin_sym_09a_converted.nii.gz'
 SIGNAL_SCALE = 1000.0  # arbitrary units of the written volumes
+QUANTUM_INV = 8  # written intensities are multiples of 1/8 a.u.
 
-# Anatomical variation (mm, degrees). The sum of the largest displacements
-# stays below REACH_MARGIN_MM, which bounds where a subject's brain can be.
+# Anatomical variation (mm, degrees).
 MAX_ROTATION_DEG = 4.0
 MAX_SCALING = 0.05
 MAX_TRANSLATION_MM = 3.0
 DEFORMATION_SPACING_MM = 24.0
-DEFORMATION_STD_MM = 4.0  # of the B-spline coefficients; the field's std is ~1.3 mm
+DEFORMATION_STD_MM = 4.0  # of the B-spline coefficients; the field's std is ~1.4 mm
+# The brain grown by this margin and sampled every 4 mm cannot miss a voxel
+# of a subject's brain (4 mm cells move by < 5 mm under the small warps).
 REACH_MARGIN_MM = 4.0
 
 # Acquisition: one multiplicative bias field and one noise level per contrast.
@@ -51,18 +55,20 @@ BIAS_SPACING_MM = 64.0
 BIAS_STD = {1.5: 0.15, 3.0: 0.25}  # of the log-field's coefficients (stronger B1 at 3 T)
 NOISE_RANGE = (0.015, 0.03)  # Rician sigma relative to the mean brain signal
 
+TEMPLATE_TISSUES = ('wm', 'gm', 'csf')
+
 
 @dataclass(frozen=True)
 class MNITemplate:
-    """Tissue probabilities of the MNI ICBM152 2009a template (float32, one grid).
+    """Tissue probabilities of the MNI ICBM152 2009a template on one grid.
 
-    ``reach`` is the brain mask dilated by a few mm: only output voxels that
-    can land there after deformation are computed. ``periventricular`` and
-    ``deep_wm`` list candidate lesion centres (voxel indices).
+    ``tissues`` stacks the WM, GM and CSF probabilities as ``(X, Y, Z, 3)``
+    float32, so that one interpolation warps all three. ``reach`` is the
+    brain mask dilated by a few mm: only output voxels that can land there
+    after deformation are computed. ``periventricular`` and ``deep_wm`` list
+    candidate lesion centres (voxel indices).
     """
-    gm: np.ndarray
-    wm: np.ndarray
-    csf: np.ndarray
+    tissues: np.ndarray
     reach: np.ndarray
     affine: np.ndarray
     spacing_mm: float
@@ -71,7 +77,7 @@ class MNITemplate:
 
     @property
     def shape(self):
-        return self.gm.shape
+        return self.tissues.shape[:3]
 
 
 def template_dir():
@@ -103,16 +109,15 @@ def _read_template_map(name, downsample):
 def load_template(downsample=1):
     """Load (once a process) the tissue maps, on a grid strided by ``downsample``.
 
-    The template T1 is already brain-extracted, so its support is the brain
-    mask; it encloses ventricular and sulcal CSF, which is what the template
-    calls neither GM nor WM: ``csf = mask * (1 - gm - wm)``.
+    The template T1 is already brain-extracted (no holes, no skull), so its
+    support is the brain mask; it encloses ventricular and sulcal CSF, which
+    is what the template calls neither GM nor WM: ``csf = mask * (1 - gm - wm)``.
     """
-    if not isinstance(downsample, int) or downsample < 1:
-        raise ValueError(f'downsample must be a positive integer, got {downsample!r}')
+    _check_count('downsample', downsample, minimum=1)
     t1, affine = _read_template_map('t1', downsample)
     gm, _ = _read_template_map('gm', downsample)
     wm, _ = _read_template_map('wm', downsample)
-    brain = ndi.binary_fill_holes(t1 > 0)
+    brain = t1 > 0
     gm *= brain
     wm *= brain
     csf = np.clip(1.0 - gm - wm, 0.0, 1.0) * brain
@@ -120,18 +125,23 @@ def load_template(downsample=1):
     reach_voxels = max(1, round(REACH_MARGIN_MM / spacing))
     reach = ndi.binary_dilation(brain, iterations=reach_voxels).astype(np.float32)
     periventricular, deep_wm = _lesion_sites(brain, wm, csf, spacing)
-    return MNITemplate(gm=gm, wm=wm, csf=csf, reach=reach, affine=affine, spacing_mm=spacing,
-                       periventricular=periventricular, deep_wm=deep_wm)
+    tissues = np.ascontiguousarray(np.stack([wm, gm, csf], axis=-1))
+    return MNITemplate(tissues=tissues, reach=reach, affine=affine,
+                       spacing_mm=spacing, periventricular=periventricular, deep_wm=deep_wm)
 
 
 def _lesion_sites(brain, wm, csf, spacing):
-    """Candidate centres of periventricular and deep white-matter lesions.
+    """Candidate centres (voxel indices) of periventricular and deep WM lesions.
 
     Ventricles are the large CSF components deeper than 15 mm inside the
     brain (which leaves sulci and the fissure out); periventricular sites
     are nearly pure WM within 6 mm of them, deep sites pure WM far from
-    both the ventricles and the cortex.
+    both the ventricles and the cortex. A 2 mm grid is precise enough and
+    keeps the distance transforms cheap.
     """
+    step = max(1, round(2.0 / spacing))
+    brain, wm, csf = (a[::step, ::step, ::step] for a in (brain, wm, csf))
+    spacing = spacing * step
     depth = ndi.distance_transform_edt(brain, sampling=spacing)
     deep_csf = (csf > 0.5) & (depth > 15)
     labels, count = ndi.label(deep_csf)
@@ -143,7 +153,8 @@ def _lesion_sites(brain, wm, csf, spacing):
     from_ventricles = ndi.distance_transform_edt(~ventricles, sampling=spacing)
     periventricular = (wm > 0.9) & (from_ventricles > 1) & (from_ventricles <= 6)
     deep_wm = (wm > 0.95) & (from_ventricles > 10) & (depth > 15)
-    return np.argwhere(periventricular).astype(np.float32), np.argwhere(deep_wm).astype(np.float32)
+    return ((np.argwhere(periventricular) * step).astype(np.float32),
+            (np.argwhere(deep_wm) * step).astype(np.float32))
 
 
 def bspline_matrix(length, spacing):
@@ -167,11 +178,38 @@ def smooth_random_field(rng, shape, spacing, std):
     Evaluated axis by axis (three small matrix products), which is far
     cheaper than interpolating a 3-D grid at every voxel.
     """
-    mats = [bspline_matrix(n, spacing) for n in shape]
-    field = rng.standard_normal([m.shape[1] for m in mats], dtype=np.float32) * std
-    for axis, mat in enumerate(mats):
-        field = np.moveaxis(np.tensordot(mat, field, axes=([1], [axis])), 0, axis)
-    return np.ascontiguousarray(field, dtype=np.float32)
+    wx, wy, wz = (bspline_matrix(n, spacing) for n in shape)
+    coefficients = rng.standard_normal((wx.shape[1], wy.shape[1], wz.shape[1]),
+                                       dtype=np.float32) * np.float32(std)
+    field = np.einsum('xa,yb,abc->xyc', wx, wy, coefficients, optimize=True)
+    return (field.reshape(-1, wz.shape[1]) @ wz.T).reshape(shape)
+
+
+def trilinear_sample(stacked, coords):
+    """Sample ``stacked`` ``(X, Y, Z, C)`` at ``coords`` ``(3, N)``; returns ``(N, C)``.
+
+    Order-1 interpolation like ``scipy.ndimage.map_coordinates``, but the C
+    maps share the corner indices and weights, and each corner is one
+    contiguous row gather: twice as fast for the phantom's tissue maps.
+    Points outside the grid's interior read 0.
+    """
+    shape = np.array(stacked.shape[:3])
+    base = np.floor(coords)
+    frac = coords - base
+    base = base.astype(np.int64)
+    inside = np.all((base >= 0) & (base < shape[:, None] - 1), axis=0)
+    base[:, ~inside] = 0
+    rows = stacked.reshape(-1, stacked.shape[3])
+    strides = (shape[1] * shape[2], shape[2], 1)
+    origin = base[0] * strides[0] + base[1] * strides[1] + base[2]
+    out = np.zeros((coords.shape[1], stacked.shape[3]), np.float32)
+    for corner in np.ndindex(2, 2, 2):
+        weight = np.where(inside, np.float32(1), np.float32(0))
+        for axis, upper in enumerate(corner):
+            weight *= frac[axis] if upper else 1 - frac[axis]
+        offset = sum(s * c for s, c in zip(strides, corner))
+        out += np.take(rows, origin + offset, axis=0) * weight[:, None]
+    return out
 
 
 class SubjectWarp:
@@ -256,7 +294,7 @@ def _lesion_fraction(rng, template, warp, num_lesions):
             sites = template.deep_wm if periventricular else template.periventricular
         site = sites[rng.integers(len(sites))] + rng.uniform(-0.5, 0.5, 3)
         centre = warp.inverse(site[:, None].astype(np.float32))[:, 0]
-        long_axis = rng.uniform(2.0, 6.0) if periventricular else rng.uniform(1.5, 4.0)
+        long_axis = rng.uniform(3.0, 8.0) if periventricular else rng.uniform(1.5, 4.0)
         axes_mm = np.array([long_axis, rng.uniform(1.5, 4.0), rng.uniform(1.5, 4.0)])
         for blob in range(1 + rng.integers(3)):
             offset = rng.uniform(-0.8, 0.8, 3) * axes_mm / spacing if blob else 0.0
@@ -307,29 +345,34 @@ def generate_subject(index, seed=0, field_strength=1.5, max_lesions=8, num_lesio
     ``wm, gm, csf, lesion``) and ``num_lesions``. ``num_lesions=None`` draws
     0..``max_lesions``; ``downsample`` > 1 works on a strided template (tests).
     """
+    _check_count('index', index)
+    _check_count('seed', seed)
+    _check_count('max_lesions', max_lesions)
     template = load_template(downsample)
     anatomy_rng, tissue_rng, lesion_rng, contrast_rngs = _subject_rngs(seed, index)
     table = jittered_table(field_strength, tissue_rng)
     if num_lesions is None:
         num_lesions = int(lesion_rng.integers(0, max_lesions + 1))
-    elif num_lesions < 0:
-        raise ValueError(f'num_lesions must be >= 0, got {num_lesions}')
+    _check_count('num_lesions', num_lesions)
 
     warp = SubjectWarp(anatomy_rng, template.shape, template.spacing_mm)
     flat = np.flatnonzero(_subject_region(template, warp))
-    coords = warp.source(np.stack(np.unravel_index(flat, template.shape)))
-    parts = {name: ndi.map_coordinates(getattr(template, name), coords, order=1,
-                                       output=np.float32)
-             for name in ('wm', 'gm', 'csf')}
+    points = np.stack(np.unravel_index(flat, template.shape))
+    coords = warp.source(points)
+    warped = np.ascontiguousarray(trilinear_sample(template.tissues, coords).T)
+    parts = dict(zip(TEMPLATE_TISSUES, warped))
     # lesions replace white matter only, so they never spill into CSF or cortex
     lesion = _lesion_fraction(lesion_rng, template, warp, num_lesions).reshape(-1)[flat]
     parts['lesion'] = lesion * parts['wm']
     parts['wm'] -= parts['lesion']
     brain = (parts['wm'] + parts['gm'] + parts['csf'] + parts['lesion']) >= 0.5
 
+    # Fortran order is NIfTI's: nibabel then writes the arrays without a copy
+    flat_fortran = np.ravel_multi_index(points, template.shape, order='F')
+
     def dense(values, dtype=np.float32):
-        out = np.zeros(template.shape, dtype)
-        out.reshape(-1)[flat] = values
+        out = np.zeros(template.shape, dtype, order='F')
+        out.reshape(-1, order='F')[flat_fortran] = values
         return out
 
     subject = {'affine': template.affine, 'num_lesions': num_lesions,
@@ -353,6 +396,8 @@ def _acquire(signal, brain, flat, template, field_strength, rng):
     signal = signal * np.exp(log_bias.reshape(-1)[flat])
     noise = rng.standard_normal((2, signal.size), dtype=np.float32) * np.float32(sigma)
     signal = np.sqrt((signal + noise[0]) ** 2 + noise[1] ** 2)
+    # an ADC of 1/8 a.u., far below the noise: the files compress a third better
+    signal = np.round(signal * np.float32(QUANTUM_INV)) / np.float32(QUANTUM_INV)
     return np.where(brain, signal, np.float32(0))
 
 
@@ -363,19 +408,21 @@ def _meta(num_subjects, seed, field_strength, num_test, max_lesions, downsample)
             'downsample': int(downsample)}
 
 
+def _check_count(name, value, minimum=0):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f'{name} must be an integer >= {minimum}, got {value!r}')
+
+
 def _check_arguments(num_subjects, seed, field_strength, num_test, max_lesions, downsample):
-    if not isinstance(num_subjects, int) or num_subjects < 1:
-        raise ValueError(f'num_subjects must be a positive integer, got {num_subjects!r}')
-    if not isinstance(num_test, int) or not 0 <= num_test < num_subjects:
-        raise ValueError(f'num_test must be an integer in [0, num_subjects) = '
-                         f'[0, {num_subjects}), got {num_test!r}')
-    if not isinstance(max_lesions, int) or max_lesions < 0:
-        raise ValueError(f'max_lesions must be a non-negative integer, got {max_lesions!r}')
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f'seed must be a non-negative integer, got {seed!r}')
-    if not isinstance(downsample, int) or downsample < 1:
-        raise ValueError(f'downsample must be a positive integer, got {downsample!r}')
-    if float(field_strength) not in BIAS_STD:
+    _check_count('num_subjects', num_subjects, minimum=1)
+    _check_count('num_test', num_test)
+    if num_test >= num_subjects:
+        raise ValueError(f'num_test ({num_test}) must be smaller than num_subjects '
+                         f'({num_subjects}): the train split needs a subject')
+    _check_count('seed', seed)
+    _check_count('max_lesions', max_lesions)
+    _check_count('downsample', downsample, minimum=1)
+    if not isinstance(field_strength, numbers.Real) or float(field_strength) not in BIAS_STD:
         raise ValueError(f'field_strength must be 1.5 or 3 (tesla), got {field_strength!r}')
 
 
@@ -384,11 +431,11 @@ def _write_subject(root, subject_id, subject):
     then rename it into place (replacing an older version)."""
     tmp = Path(tempfile.mkdtemp(prefix=f'.{subject_id}.', dir=root))
     try:
-        for name in MODALITIES:
-            save_volume(subject[name], subject['affine'], tmp / f'{name}.nii.gz')
-        for name in ('brain_mask', 'lesion_mask'):
-            save_volume(subject[name], subject['affine'], tmp / f'{name}.nii.gz',
-                        dtype=np.uint8)
+        for name in MODALITIES + MASKS:
+            path = save_volume(subject[name], subject['affine'], tmp / f'{name}.nii.gz',
+                               dtype=np.uint8 if name in MASKS else np.float32)
+            _make_readable(path)
+        _make_readable(tmp)
         final = root / subject_id
         if final.exists():
             old = final.with_name(f'.{subject_id}.old')
@@ -403,10 +450,19 @@ def _write_subject(root, subject_id, subject):
         raise
 
 
+def _make_readable(path):
+    """Temporary files and folders are private (0600/0700); give the data the
+    permissions of an ordinary file or folder under the current umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if Path(path).is_dir() else 0o666) & ~umask)
+
+
 def _write_json(path, content):
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', dir=path.parent)
     with os.fdopen(fd, 'w') as f:
         json.dump(content, f, indent=2)
+    _make_readable(tmp)
     os.replace(tmp, path)
 
 
@@ -466,7 +522,7 @@ def _is_complete(root, meta):
         return False
     ids = splits.get('train', []) + splits.get('test', [])
     return all((root / sid / f'{name}.nii.gz').is_file()
-               for sid in ids for name in MODALITIES + ('brain_mask', 'lesion_mask'))
+               for sid in ids for name in MODALITIES + MASKS)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,10 @@
+# FGSB, T1w -> FLAIR with white-matter lesions, 2 phantom subjects, with the
+# intensity-threshold prior (paper 3.3): the context-preserving L1 (weight 10)
+# and the prior-weighted PatchNCE attend to hyperintense regions.
+_base_ = ['./fgsb_phantom_2subj.py']
+target = 'flair'
+prior = dict(type='ThresholdPrior', theta=0.6)
+train_dataloader = dict(dataset=dict(dataset=dict(target=target, prior=prior)))
+val_dataloader = dict(dataset=dict(target=target))
+test_dataloader = val_dataloader
+model = dict(ctx_loss=dict(_delete_=True, type='PriorWeightedL1Loss', loss_weight=10.0))
