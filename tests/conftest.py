@@ -49,6 +49,18 @@ def write_prepared_root(root, num_subjects=4, num_test=2, shape=(32, 32, 8), see
     return root
 
 
+# A phantom small enough for tests (49x58x47 voxels a subject).
+TINY_PHANTOM = dict(num_subjects=4, num_test=2, downsample=4, seed=0)
+
+
+@pytest.fixture(scope='session')
+def tiny_phantom(tmp_path_factory):
+    from fgsb.datasets.phantom import ensure_phantom
+
+    return ensure_phantom(tmp_path_factory.mktemp('phantom') / 'root', progress=False,
+                          **TINY_PHANTOM)
+
+
 @pytest.fixture
 def prepared_root(tmp_path):
     return write_prepared_root(tmp_path / 'prepared')

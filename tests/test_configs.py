@@ -10,17 +10,10 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
-from fgsb.datasets.phantom import ensure_phantom
+from conftest import TINY_PHANTOM
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(p for p in (ROOT / 'configs').rglob('*.py') if '_base_' not in p.parts)
-TINY_PHANTOM = dict(num_subjects=4, num_test=2, downsample=4, seed=0)
-
-
-@pytest.fixture(scope='module')
-def tiny_phantom(tmp_path_factory):
-    return ensure_phantom(tmp_path_factory.mktemp('phantom') / 'root', progress=False,
-                          **TINY_PHANTOM)
 
 
 def dataset_paths(cfg):
@@ -61,12 +54,16 @@ def tiny_options(cfg, data_root, work_dir):
     return options
 
 
-@pytest.mark.parametrize('config', CONFIGS, ids=lambda p: str(p.relative_to(ROOT)))
-def test_config_trains_two_iterations(config, tiny_phantom, tmp_path, monkeypatch):
+def train_two_iterations(config, data_root, work_dir, monkeypatch):
+    """Run tools/train.py on ``config`` as a user would, shrunk to tiny size."""
     cfg = Config.fromfile(str(config))
-    work_dir = tmp_path / 'work'
     argv = ['tools/train.py', str(config), '--cfg-options',
-            *tiny_options(cfg, tiny_phantom, work_dir)]
+            *tiny_options(cfg, data_root, work_dir)]
     monkeypatch.setattr(sys, 'argv', argv)
     runpy.run_path(str(ROOT / 'tools/train.py'), run_name='__main__')
-    assert (work_dir / 'iter_2.pth').is_file()
+    assert (Path(work_dir) / 'iter_2.pth').is_file()
+
+
+@pytest.mark.parametrize('config', CONFIGS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_config_trains_two_iterations(config, tiny_phantom, tmp_path, monkeypatch):
+    train_two_iterations(config, tiny_phantom, tmp_path / 'work', monkeypatch)

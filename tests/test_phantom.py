@@ -3,6 +3,7 @@ import importlib.util
 import json
 import math
 import threading
+import time
 from pathlib import Path
 
 import nibabel as nib
@@ -201,6 +202,7 @@ def test_ensure_phantom_generates_once_for_concurrent_callers(tmp_path, monkeypa
 
     def counting(*args, **kwargs):
         calls.append(1)
+        time.sleep(0.3)  # without the lock, the other callers would start meanwhile
         return real(*args, **kwargs)
 
     monkeypatch.setattr(phantom, 'generate_phantom', counting)
