@@ -68,3 +68,35 @@ def test_refuses_arbitrary_pickles(tmp_path):
     except pickle.UnpicklingError:
         return
     raise AssertionError('torch.load accepted a non-allow-listed type')
+
+
+def test_tensorboard_logs_and_test_tool_metrics(prepared_root, tmp_path, monkeypatch):
+    import json
+    import runpy
+    import sys
+
+    from tensorboard.backend.event_processing.event_accumulator import \
+        EventAccumulator
+
+    cfg = tiny_config(PIX2PIX, prepared_root, tmp_path / 'work', max_epochs=1)
+    run(cfg)
+    events = list((tmp_path / 'work').rglob('events.out.tfevents.*'))
+    assert events, 'no TensorBoard event file was written'
+    accumulator = EventAccumulator(str(events[0].parent)).Reload()
+    tags = accumulator.Tags()
+    assert 'train/source_synthetic_target' in tags['images']
+    assert {'loss_g', 'loss_d', 'generator.lr'} <= set(tags['scalars'])
+
+    config = tmp_path / 'tiny.py'
+    cfg.dump(str(config))
+    out = tmp_path / 'metrics.json'
+    monkeypatch.setattr(sys, 'argv', ['tools/test.py', str(config),
+                                      str(tmp_path / 'work' / 'epoch_1.pth'),
+                                      '--out', str(out)])
+    runpy.run_path(str(ROOT / 'tools/test.py'), run_name='__main__')
+    metrics = json.loads(out.read_text())
+    for name in ('PSNR', 'SSIM', 'NRMSE'):
+        assert set(metrics[name]) == {'mean', 'std'}
+        assert name in metrics['identity_baseline']
+    assert [row['subject'] for row in metrics['per_subject']] == ['sub_02', 'sub_03']
+    assert metrics['nfe'] == 1 and metrics['checkpoint'].endswith('epoch_1.pth')

@@ -76,6 +76,10 @@ def save_volume(data, affine, path, header=None, dtype=np.float32):
     os.close(fd)
     try:
         nib.save(image, tmp)
+        # mkstemp makes owner-only files; give the result ordinary permissions.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -1,6 +1,6 @@
 # A few epochs that 2 CPU cores finish in minutes; same shape as the paper's:
 # constant learning rate for the first half, linear decay to 0 over the second.
-max_epochs = 6
+max_epochs = 4
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=max_epochs)
 val_cfg = dict()
 test_cfg = dict()

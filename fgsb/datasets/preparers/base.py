@@ -223,50 +223,51 @@ class BasePreparer:
     def prepare(self, subject):
         """The volumes of ``subject``'s prepared folder: ``(affine, {name: array})``.
 
+        Modalities are float32 on the output grid (the reference modality's
+        RAS grid, or that field of view at ``spacing``); masks are uint8.
         Raises ``VolumeError`` naming the file for anything unusable.
         """
         volumes = {key: load_ras(path) for key, path in subject.modalities.items()}
+        masks = {role: load_ras(getattr(subject, role), allow_empty=role == 'label_map')
+                 for role in ('label_map', 'brain_mask') if getattr(subject, role) is not None}
+        self._check_grids(subject, volumes, masks)
         reference = volumes[self.reference]
-        mask_space = self.mask_space
-        masks = {}
-        if subject.label_map is not None:
-            masks['label_map'] = load_ras(subject.label_map, allow_empty=True)
-        if subject.brain_mask is not None:
-            masks['brain_mask'] = load_ras(subject.brain_mask)
-        mask_files = [(getattr(subject, role), masks[role]) for role in masks]
-        if self.register:
-            check_co_registered(subject.modalities[mask_space], volumes[mask_space], mask_files)
-        else:
-            check_co_registered(subject.modalities[self.reference], reference,
-                                [(subject.modalities[k], v) for k, v in volumes.items()]
-                                + mask_files)
-        shape, affine = reference.data.shape, reference.affine
+        grid = (reference.data.shape, reference.affine)
         if self.spacing is not None:
-            shape, affine = grid_with_spacing(shape, affine, self.spacing)
+            grid = grid_with_spacing(*grid, self.spacing)
         transforms = {key: self._transform(subject, key, volumes) for key in volumes}
+        mask_transform = transforms[self.mask_space]
 
-        def onto_grid(volume, transform, nearest=False):
-            if (transform is None and volume.data.shape == tuple(shape)
-                    and np.allclose(volume.affine, affine)):
-                return volume.data
-            return resample(volume.data, volume.affine, shape, affine, transform, nearest)
-
-        out = {key: onto_grid(v, transforms[key]).astype(np.float32)
-               for key, v in volumes.items()}
+        out = {key: onto_grid(volume, grid, transforms[key]).astype(np.float32)
+               for key, volume in volumes.items()}
         if 'label_map' in masks:
-            labels = as_label_map(masks['label_map'].data, subject.label_map)
-            labels = masks['label_map']._replace(data=labels.astype(np.float32))
-            labels = np.rint(onto_grid(labels, transforms[mask_space], nearest=True))
-            per_label = None
-            if self.per_label_masks:
-                per_label = self.known_labels or [int(k) for k in np.unique(labels) if k > 0]
-            out.update(lesion_masks(labels.astype(np.int32), self.lesion_labels, per_label))
+            raw = masks['label_map']
+            labels = raw._replace(data=as_label_map(raw.data, subject.label_map))
+            labels = np.rint(onto_grid(labels, grid, mask_transform, nearest=True))
+            out.update(self._lesion_masks(labels.astype(np.int32)))
         if 'brain_mask' in masks:
-            brain = onto_grid(masks['brain_mask'], transforms[mask_space], nearest=True)
+            brain = onto_grid(masks['brain_mask'], grid, mask_transform, nearest=True)
             out['brain_mask'] = (brain > 0).astype(np.uint8)
         else:
             out['brain_mask'] = estimate_brain_mask(out[self.reference])
-        return affine, out
+        return grid[1], out
+
+    def _check_grids(self, subject, volumes, masks):
+        """Co-registered sets: one grid for all. Registered sets: masks on their modality's."""
+        mask_files = [(getattr(subject, role), volume) for role, volume in masks.items()]
+        if self.register:
+            check_co_registered(subject.modalities[self.mask_space],
+                                volumes[self.mask_space], mask_files)
+        else:
+            check_co_registered(subject.modalities[self.reference], volumes[self.reference],
+                                [(subject.modalities[k], v) for k, v in volumes.items()]
+                                + mask_files)
+
+    def _lesion_masks(self, labels):
+        per_label = None
+        if self.per_label_masks:
+            per_label = self.known_labels or [int(k) for k in np.unique(labels) if k > 0]
+        return lesion_masks(labels, self.lesion_labels, per_label)
 
     def _transform(self, subject, key, volumes):
         """The rigid transform of modality ``key`` onto the reference (None: identity)."""
@@ -280,3 +281,16 @@ class BasePreparer:
             detail = str(err).strip().splitlines()[-1]
             raise VolumeError(f'{subject.modalities[key]}: rigid registration to '
                               f'{subject.modalities[self.reference]} failed ({detail})') from err
+
+
+def onto_grid(volume, grid, transform=None, nearest=False):
+    """A ``RasVolume``'s voxels on ``grid = (shape, affine)``, through ``transform``.
+
+    A volume already on the grid with no transform is returned as it is,
+    so a co-registered set keeps its exact voxel values.
+    """
+    shape, affine = grid
+    if (transform is None and volume.data.shape == tuple(shape)
+            and np.allclose(volume.affine, affine)):
+        return volume.data
+    return resample(volume.data, volume.affine, shape, affine, transform, nearest)

@@ -27,7 +27,7 @@ def estimate_brain_mask(volume):
     if np.mean(volume == background) > STRIPPED_BACKGROUND_FRACTION:
         foreground = volume > background
     else:
-        foreground = volume > threshold_otsu(volume)
+        foreground = volume > threshold_otsu(volume.ravel())
     labels, count = ndimage.label(foreground)
     if count == 0:
         return np.zeros(volume.shape, dtype=np.uint8)

@@ -106,10 +106,17 @@ def prepare_dataset(preparer, root, out, test_subjects=None, test_ids=None, trai
     if not ready:
         reasons = '\n'.join(f'  {s.subject}: {s.reason}' for s in report.skipped[:20])
         raise PreparationError(f'no subject of {root} could be prepared:\n{reasons}')
+    lost = sorted((set(test_ids or ()) | set(train_ids or ())) - ready)
     if explicit:
-        test_ids = None if test_ids is None else [i for i in test_ids if i in ready]
-        train_ids = None if train_ids is None else [i for i in train_ids if i in ready]
-    report.splits = split_subjects(sorted(ready), test_subjects, test_ids, train_ids, seed)
+        test_ids = None if test_ids is None else [i for i in test_ids if i not in lost]
+        train_ids = None if train_ids is None else [i for i in train_ids if i not in lost]
+    try:
+        report.splits = split_subjects(sorted(ready), test_subjects, test_ids, train_ids, seed)
+    except PreparationError as err:
+        if lost:
+            raise PreparationError(f'{err} (listed subjects that were skipped: '
+                                   f'{", ".join(lost)})') from err
+        raise
     meta = dict(dataset=preparer.name, seed=seed, command=command,
                 root=str(root), skipped=[asdict(s) for s in report.skipped],
                 settings=preparer.settings())

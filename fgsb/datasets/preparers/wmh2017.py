@@ -26,7 +26,7 @@ class WMH2017Preparer(BasePreparer):
     raw_names = {'t1': 'T1', 'flair': 'FLAIR'}
 
     def find_subjects(self, root):
-        folders = sorted({p.parent.parent for p in root.rglob('pre') if p.is_dir()})
+        folders = sorted({p.parent for p in root.rglob('pre') if p.is_dir()})
         subjects, skipped = [], []
         for folder in folders:
             subject_id = f'{folder.parent.name}_{folder.name}'

@@ -4,6 +4,8 @@ METHOD.md 3 and 5. UNSB is the same algorithm with the target's guidance,
 the paired reconstruction terms and the self-supervised discriminator
 switched off in its config, not a copy of this code.
 """
+from contextlib import nullcontext
+
 import torch
 
 from fgsb.registry import MODELS, SAMPLERS
@@ -38,6 +40,15 @@ class FGSB(BaseTranslator):
         nce_layers, num_patches, prior_fraction: PatchNCE on the generator's
             encoder layers; with a prior, ``prior_fraction`` of the patches
             are drawn inside the map (paper Eq. 14).
+        fast: ``True`` (default) batches the no-grad chains into one
+            generator call a step and the gradient pass into one call, and
+            encodes PatchNCE's keys (detached in the loss, as in CUT) without
+            building a graph. ``False`` is the straightforward path kept for
+            benchmarks (``tools/benchmark.py --baseline``): three separate
+            chains, one generator call each with gradients, and every
+            PatchNCE term encoding its own images with gradients. Same maths:
+            the losses and gradients agree, only the random draws come in a
+            different order.
     """
 
     def __init__(self, generator, discriminator=None, mi_estimator=None,
@@ -51,7 +62,7 @@ class FGSB(BaseTranslator):
                  estimator_loss=dict(type='MIEstimatorLoss', loss_weight=1.0),
                  ctx_loss=None, ssl_loss=None, identity=True,
                  nce_layers=(0, 4, 8, 12, 16), num_patches=256, prior_fraction=0.5,
-                 data_preprocessor=None, init_cfg=None):
+                 fast=True, data_preprocessor=None, init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.sampler = SAMPLERS.build(sampler)
         # Every time-conditional network embeds the sampler's step indices.
@@ -82,6 +93,7 @@ class FGSB(BaseTranslator):
         self.identity = identity
         self.num_patches = num_patches
         self.prior_fraction = prior_fraction
+        self.fast = bool(fast)
 
     @staticmethod
     def _build_loss(cfg):
@@ -108,14 +120,15 @@ class FGSB(BaseTranslator):
         k = self.sampler.draw_step_index()
         t = torch.full((x0.shape[0],), k, dtype=torch.long, device=x0.device)
 
-        # Generation stage: no-grad chains to X_k, then one call with gradients.
+        # Generation stage: no-grad chains to X_k, then the pass with gradients.
+        # Both run in the generator's optim context, so --amp reaches the chains.
         sources, targets = [x0, x0_neg], [x1, x1_neg]
         if self.identity:
             sources, targets = sources + [x1], targets + [x1]
-        chains = self.sampler.run_training_chains(self.generator, sources, k, targets)
-        xk, xk_neg = chains[0], chains[1]
         with optim_wrapper['generator'].optim_context(self.generator):
-            outputs = self._generate(torch.cat(chains), k, len(chains))
+            chains = self._run_chains(sources, k, targets)
+            outputs = self._generate_from_chains(chains, k)
+        xk, xk_neg = chains[0], chains[1]
         y_hat, y_hat_neg = outputs[0], outputs[1]
         y_idt = outputs[2] if self.identity else None
 
@@ -138,6 +151,20 @@ class FGSB(BaseTranslator):
             raise ValueError('batch size 1 needs a second sample for the MI estimator: '
                              'wrap the training set in NegativePairDataset')
         return data['source'].roll(1, 0), data['target'].roll(1, 0)
+
+    def _run_chains(self, sources, k, targets):
+        """``X_k`` of every chain: one batched generator call a step (fast),
+        or one chain after the other (baseline)."""
+        if self.fast:
+            return self.sampler.run_training_chains(self.generator, sources, k, targets)
+        return [self.sampler.run_chain(self.generator, source, k, target)
+                for source, target in zip(sources, targets)]
+
+    def _generate_from_chains(self, chains, k):
+        """``Yhat = G(X_k, k, z)`` of every chain, with gradients."""
+        if self.fast:
+            return self._generate(torch.cat(chains), k, len(chains))
+        return [self._generate(chain, k, 1)[0] for chain in chains]
 
     def _generate(self, x, k, num_chunks):
         t = torch.full((x.shape[0],), k, dtype=torch.long, device=x.device)
@@ -209,24 +236,38 @@ class FGSB(BaseTranslator):
     def _nce_terms(self, x0, y_hat, x1, y_idt, prior):
         """PatchNCE(x0 -> Yhat) and, on the identity path, PatchNCE(x1 -> Yidt).
 
-        The encoder reads every image at step 0 (as UNSB does) in one batched
-        call; keys and queries share patch locations.
+        The encoder reads every image at step 0 (as UNSB does); keys and
+        queries share patch locations. The keys (``x0``, ``x1``) are detached
+        in the loss, so the fast path encodes and projects them without a
+        graph, in one call, and the queries in another; the baseline encodes
+        each image of each term on its own, with gradients.
         """
-        images = [x0, y_hat] if y_idt is None else [x0, y_hat, x1, y_idt]
+        pairs = [('loss_g_nce', x0, y_hat)]
+        if y_idt is not None:
+            pairs.append(('loss_g_idt_nce', x1, y_idt))
+        if self.fast:
+            with torch.no_grad():
+                key_feats = self._encode_each([key for _, key, _ in pairs])
+            query_feats = self._encode_each([query for _, _, query in pairs])
+        else:
+            key_feats = [self._encode_each([key])[0] for _, key, _ in pairs]
+            query_feats = [self._encode_each([query])[0] for _, _, query in pairs]
+        return {name: self._patch_nce(keys, queries, prior)
+                for (name, _, _), keys, queries in zip(pairs, key_feats, query_feats)}
+
+    def _encode_each(self, images):
+        """Encoder features at step 0 of each image batch, from one batched call."""
         batch = torch.cat(images)
         t0 = torch.zeros(batch.shape[0], dtype=torch.long, device=batch.device)
         z = torch.randn(batch.shape[0], self.generator.z_dim, device=batch.device)
         feats = self.generator.encode(batch, t0, z, self.nce_layers)
-        per_image = list(zip(*[f.chunk(len(images)) for f in feats]))
-        terms = {'loss_g_nce': self._patch_nce(per_image[0], per_image[1], prior)}
-        if y_idt is not None:
-            terms['loss_g_idt_nce'] = self._patch_nce(per_image[2], per_image[3], prior)
-        return terms
+        return list(zip(*[f.chunk(len(images)) for f in feats]))
 
     def _patch_nce(self, key_feats, query_feats, prior):
         ids = sample_patch_ids(key_feats, self.num_patches, prior=prior,
                                prior_fraction=self.prior_fraction)
-        keys = self.feature_mlp(list(key_feats), ids)
+        with torch.no_grad() if self.fast else nullcontext():
+            keys = self.feature_mlp(list(key_feats), ids)
         queries = self.feature_mlp(list(query_feats), ids)
         return self.nce_loss(queries, keys)
 

@@ -1,0 +1,219 @@
+"""Synthesise the missing contrast of whole NIfTI volumes with a trained model.
+
+    python tools/synthesize.py CONFIG CHECKPOINT --input T1.nii.gz --output T2_SYN.nii.gz
+    python tools/synthesize.py CONFIG CHECKPOINT --input 'scans/*/t1.nii.gz' --output out/ \\
+        --samples 8 --uncertainty out_std/ --nfe 5 --seed 0
+
+One file, a folder (its *.nii / *.nii.gz) or a quoted glob. With several
+inputs --output (and --uncertainty) are folders: each input's file goes to
+the same relative place as the input has under the inputs' common folder,
+named <input name>_<target>.nii.gz (and _<target>_std.nii.gz).
+"""
+import argparse
+import glob
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fgsb.apis import (OUTPUT_SCALE, ModelLoadError, SynthesisError, check_sampling,
+                       default_device, load_model, reference_scores, synthesis_settings,
+                       synthesize_volume)
+from fgsb.datasets.nifti_io import VolumeError, load_volume, save_volume
+
+NIFTI_SUFFIXES = ('.nii.gz', '.nii')
+
+
+@dataclass
+class Job:
+    """One input volume and the files it becomes."""
+    input: Path
+    output: Path
+    uncertainty: Path = None
+    steps: list = field(default_factory=list)
+
+    def outputs(self):
+        return [p for p in (self.output, self.uncertainty, *self.steps) if p is not None]
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Synthesise the target contrast of whole NIfTI volumes.',
+        epilog=f'Output intensity scale: {OUTPUT_SCALE} Outputs have the input\'s shape, '
+               'affine and orientation.',
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help='config the checkpoint was trained with')
+    parser.add_argument('checkpoint', help='trained checkpoint (.pth)')
+    parser.add_argument('--input', required=True,
+                        help='source volume: a NIfTI file, a folder, or a quoted glob')
+    parser.add_argument('--output', required=True,
+                        help='output NIfTI file (one input) or folder')
+    parser.add_argument('--nfe', type=int, default=None,
+                        help='generator evaluations a slice (bridge models; default: the '
+                             'trained number of steps)')
+    parser.add_argument('--samples', type=int, default=1,
+                        help='stochastic samples K; the output is their mean')
+    parser.add_argument('--uncertainty', default=None,
+                        help='write the per-voxel standard deviation of the K samples here '
+                             '(file or folder, like --output; needs --samples >= 2)')
+    parser.add_argument('--seed', type=int, default=0, help='seed of every random draw')
+    parser.add_argument('--save-steps', action='store_true',
+                        help="also write each step's prediction as <output>_step<j>.nii.gz")
+    parser.add_argument('--brain-mask', default=None,
+                        help='brain mask on the input grid (one input); default: the '
+                             'estimate training uses for subjects without one')
+    parser.add_argument('--reference', default=None,
+                        help='real target scan on the input grid (one input): print '
+                             'PSNR/SSIM/NRMSE of the output against it')
+    parser.add_argument('--source-contrast', default=None,
+                        help="the input's contrast (e.g. t1); default: guessed from the file "
+                             "name; a warning when it is not the model's source")
+    parser.add_argument('--batch-size', type=int, default=16, help='slices a generator call')
+    parser.add_argument('--device', default=None,
+                        help='e.g. cpu, cuda, cuda:1 (default: CUDA when present)')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace existing output files')
+    return parser.parse_args(argv)
+
+
+def nifti_stem(path):
+    name = Path(path).name
+    for suffix in NIFTI_SUFFIXES:
+        if name.endswith(suffix):
+            return name[:-len(suffix)]
+    return name
+
+
+def resolve_inputs(pattern):
+    """The input files of ``--input``: a file, a folder's NIfTIs, or a glob."""
+    path = Path(pattern)
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir()
+                       if p.is_file() and p.name.endswith(NIFTI_SUFFIXES))
+        if not files:
+            raise SystemExit(f'error: {path}: folder holds no .nii or .nii.gz file')
+        return files
+    if glob.has_magic(pattern):
+        files = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+        if not files:
+            raise SystemExit(f'error: no file matches {pattern}')
+        return files
+    raise SystemExit(f'error: {path}: input file not found')
+
+
+def plan_jobs(inputs, args, target, nfe):
+    """Output paths of every input, checked before any work is done."""
+    single_file = (len(inputs) == 1 and not Path(args.output).is_dir()
+                   and str(args.output).endswith(NIFTI_SUFFIXES))
+    if len(inputs) == 1 and not single_file and not Path(args.output).is_dir() \
+            and not args.output.endswith(os.sep):
+        raise SystemExit(f'error: --output {args.output} must end in .nii or .nii.gz (or be '
+                         'a folder)')
+    if len(inputs) > 1 and str(args.output).endswith(NIFTI_SUFFIXES):
+        raise SystemExit(f'error: {len(inputs)} inputs need a folder as --output, got '
+                         f'{args.output}')
+    root = Path(os.path.commonpath([str(p.parent.resolve()) for p in inputs]))
+    jobs = []
+    for path in inputs:
+        if single_file:
+            output = Path(args.output)
+            uncertainty = Path(args.uncertainty) if args.uncertainty else None
+        else:
+            relative = path.parent.resolve().relative_to(root)
+            output = Path(args.output) / relative / f'{nifti_stem(path)}_{target}.nii.gz'
+            uncertainty = (Path(args.uncertainty) / relative
+                           / f'{nifti_stem(path)}_{target}_std.nii.gz'
+                           if args.uncertainty else None)
+        steps = ([output.with_name(f'{nifti_stem(output)}_step{j}.nii.gz')
+                  for j in range(1, nfe + 1)] if args.save_steps else [])
+        jobs.append(Job(path, output, uncertainty, steps))
+    check_jobs(jobs, args.overwrite)
+    return jobs
+
+
+def check_jobs(jobs, overwrite):
+    inputs = {job.input.resolve() for job in jobs}
+    seen = set()
+    for job in jobs:
+        for path in job.outputs():
+            if not path.name.endswith(NIFTI_SUFFIXES):
+                raise SystemExit(f'error: {path}: output names must end in .nii or .nii.gz')
+            resolved = path.resolve()
+            if resolved in inputs:
+                raise SystemExit(f'error: {path} would overwrite an input volume')
+            if resolved in seen:
+                raise SystemExit(f'error: two outputs would be written to {path}')
+            seen.add(resolved)
+            if path.exists() and not overwrite:
+                raise SystemExit(f'error: {path} exists; pass --overwrite to replace it')
+
+
+def write_job(job, result):
+    """Write a job's files; on failure remove those already written (no partial set)."""
+    arrays = [(job.output, result.synthetic)]
+    if job.uncertainty is not None:
+        arrays.append((job.uncertainty, result.uncertainty))
+    arrays += list(zip(job.steps, result.steps or []))
+    written = []
+    try:
+        for path, array in arrays:
+            save_volume(array, result.affine, path, header=result.header)
+            written.append(path)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+
+
+def run(args):
+    if args.uncertainty and args.samples < 2:
+        raise SystemExit('error: --uncertainty needs --samples >= 2 (one sample has no spread)')
+    inputs = resolve_inputs(args.input)
+    if len(inputs) > 1 and (args.reference or args.brain_mask):
+        raise SystemExit('error: --reference and --brain-mask take one input volume, got '
+                         f'{len(inputs)} from {args.input}')
+    model = load_model(args.config, args.checkpoint, device=args.device or default_device())
+    settings = synthesis_settings(model.cfg, args.config)
+    nfe = check_sampling(model, args.nfe, args.samples)
+    jobs = plan_jobs(inputs, args, settings.target, nfe)
+    # A bad file stops the run before any output is written or time is spent.
+    for path in ([job.input for job in jobs] if len(jobs) > 1 else []) + [args.reference]:
+        if path is not None:
+            load_volume(path)
+
+    from tqdm import tqdm
+    for job in tqdm(jobs, unit='volume', desc='volumes', disable=len(jobs) == 1):
+        start = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always', UserWarning)
+            result = synthesize_volume(
+                model, job.input, nfe=args.nfe, samples=args.samples, seed=args.seed,
+                batch_size=args.batch_size, brain_mask=args.brain_mask,
+                source_contrast=args.source_contrast, return_steps=args.save_steps,
+                progress=True)
+        for warning in caught:
+            print(f'warning: {warning.message}', file=sys.stderr)
+        scores = reference_scores(result, args.reference, settings) if args.reference else None
+        write_job(job, result)
+        print(f'{job.input} -> {job.output} ({settings.target}, NFE {result.nfe}, '
+              f'{result.samples} sample(s), {time.perf_counter() - start:.1f} s)')
+        if scores is not None:
+            print(f'against {args.reference}: PSNR {scores["PSNR"]:.2f} dB  SSIM '
+                  f'{scores["SSIM"]:.4f}  NRMSE {scores["NRMSE"]:.4f} '
+                  f'({scores["num_slices"]} slices, [0, 1] scale)')
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        run(args)
+    except (VolumeError, ModelLoadError, SynthesisError) as err:
+        raise SystemExit(f'error: {err}') from err
+
+
+if __name__ == '__main__':
+    main()
