@@ -13,6 +13,7 @@ from mmengine.config import Config
 from conftest import TINY_PHANTOM
 
 ROOT = Path(__file__).resolve().parents[1]
+PHANTOM_MODALITIES = {'t1', 't2', 'pd', 'flair', 't2star'}
 CONFIGS = sorted(p for p in (ROOT / 'configs').rglob('*.py') if '_base_' not in p.parts)
 
 
@@ -33,8 +34,13 @@ def tiny_options(cfg, data_root, work_dir):
                'train_cfg.val_interval=2', 'default_hooks.logger.interval=1',
                'default_hooks.checkpoint.by_epoch=False',
                'default_hooks.checkpoint.interval=2', 'custom_hooks=[]']
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        options += [f'{loader}.num_workers=0', f'{loader}.persistent_workers=False']
     for path, dataset in dataset_paths(cfg):
         options += [f'{path}.data_root={data_root}', f'{path}.size=32']
+        for role in ('source', 'target'):
+            if dataset.get(role) not in PHANTOM_MODALITIES:  # e.g. BraTS's t1ce
+                options.append(f'{path}.{role}=t2')
         if dataset.get('num_subjects'):
             options.append(f'{path}.num_subjects=2')
         if dataset.get('val_subjects'):

@@ -32,12 +32,13 @@ Output: a table, and with ``--out`` a JSON file whose top-level
 import argparse
 import copy
 import json
-import multiprocessing
 import os
 import os.path as osp
 import platform
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from contextlib import nullcontext
@@ -87,7 +88,11 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. model.generator.ngf=32')
+    # internal: the child process that measures one variant's peak RSS
+    parser.add_argument('--memory-probe', metavar='VARIANT', help=argparse.SUPPRESS)
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv
     if args.iters < 1 or args.warmup < 0:
         parser.error('--iters must be >= 1 and --warmup >= 0')
     return args
@@ -100,10 +105,19 @@ class Variant:
     fast: object = True
     bf16: bool = False
 
+    PATHS = {None: 'default', True: 'fast', False: 'baseline'}
+
     @property
     def name(self):
-        path = {None: 'default', True: 'fast', False: 'baseline'}[self.fast]
-        return path + ('+bf16' if self.bf16 else '')
+        return self.PATHS[self.fast] + ('+bf16' if self.bf16 else '')
+
+    @classmethod
+    def from_name(cls, name):
+        path, _, precision = name.partition('+')
+        fast = {v: k for k, v in cls.PATHS.items()}.get(path, 'unknown')
+        if fast == 'unknown' or precision not in ('', 'bf16'):
+            raise SystemExit(f'error: unknown variant {name!r}')
+        return cls(fast, precision == 'bf16')
 
 
 # --------------------------------------------------------------------- config
@@ -268,20 +282,23 @@ def summarise(seconds, batch_size):
             'iters': len(seconds)}
 
 
-def _memory_probe(cfg_dict, args, variant, queue):
-    """Child process: build, one warm-up and one timed iteration; peak RSS."""
+def memory_probe(args):
+    """Child process: build, one warm-up and one timed iteration of one
+    variant; print its peak RSS."""
+    variant = Variant.from_name(args.memory_probe)
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = Config(cfg_dict)
-    init_default_scope(cfg.get('default_scope', 'fgsb'))
-    probe_args = copy.copy(args)
-    probe_args.amp = variant.bf16
-    runner = StepRunner(cfg, probe_args)
+    args.amp = variant.bf16
+    runner = StepRunner(load_config(args), args)
     before = _rss_now_mb()
     runner.run(variant)
     runner.run(variant)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    queue.put({'peak_mem_mb': round(peak, 1), 'rss_before_step_mb': round(before, 1)})
+    print(PROBE_TAG + json.dumps({'peak_mem_mb': round(peak, 1),
+                                  'rss_before_step_mb': round(before, 1)}))
+
+
+PROBE_TAG = 'MEMORY_PROBE '
 
 
 def _rss_now_mb():
@@ -290,21 +307,16 @@ def _rss_now_mb():
     return pages * os.sysconf('SC_PAGE_SIZE') / 2**20
 
 
-def cpu_peak_memory(cfg, args, variant):
+def cpu_peak_memory(args, variant):
     """Peak RSS of a fresh process that runs ``variant`` alone."""
-    context = multiprocessing.get_context('spawn')
-    queue = context.Queue()
-    process = context.Process(target=_memory_probe,
-                              args=(cfg.to_dict(), args, variant, queue))
-    process.start()
-    try:
-        result = queue.get(timeout=3600)
-    finally:
-        process.join()
-    if process.exitcode != 0:
-        raise RuntimeError(f'the memory probe of {variant.name} exited with '
-                           f'code {process.exitcode}')
-    return result
+    command = [sys.executable, osp.abspath(__file__), *args.argv,
+               '--memory-probe', variant.name]
+    done = subprocess.run(command, capture_output=True, text=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith(PROBE_TAG)]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f'the memory probe of {variant.name} failed '
+                           f'(exit code {done.returncode}):\n{done.stderr[-2000:]}')
+    return json.loads(lines[-1][len(PROBE_TAG):])
 
 
 def measure_loader(cfg, args, num_batches):
@@ -413,7 +425,7 @@ def benchmark(args):
             rows[variant.name]['peak_mem_mb'] = round(cuda_peak[variant], 1)
             rows[variant.name]['peak_mem_kind'] = 'cuda max_memory_allocated'
         else:
-            rows[variant.name].update(cpu_peak_memory(cfg, args, variant))
+            rows[variant.name].update(cpu_peak_memory(args, variant))
             rows[variant.name]['peak_mem_kind'] = 'peak RSS of a process running it alone'
     baseline = rows.get(Variant(fast=False).name)
     if baseline:
@@ -438,6 +450,8 @@ def benchmark(args):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.memory_probe:
+        return memory_probe(args)
     result = benchmark(args)
     print(format_table(result))
     if args.out:

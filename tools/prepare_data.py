@@ -33,7 +33,7 @@ def add_run_arguments(parser):
                         help='training subjects, as --test-ids (default: the rest)')
     parser.add_argument('--max-subjects', type=int, metavar='N',
                         help='prepare only N subjects: the listed ones, then a draw by --seed')
-    parser.add_argument('--seed', type=int, default=0, help='seed of the split (default: 0)')
+    parser.add_argument('--seed', type=int, default=0, help='seed of the split and of the --max-subjects draw (default: 0)')
     parser.add_argument('--overwrite', action='store_true',
                         help='redo every subject and replace splits.json (without it an '
                              'interrupted run resumes)')
@@ -48,7 +48,7 @@ def build_parser():
     commands = parser.add_subparsers(dest='dataset', required=True, metavar='DATASET')
     for name in DATASETS:
         preparer = PREPARERS.get(name)
-        summary = preparer.__doc__.strip().splitlines()[0]
+        summary = preparer.__doc__.strip().splitlines()[0].replace('``', '')
         sub = commands.add_parser(name, help=summary, description=summary)
         add_run_arguments(sub)
         preparer.add_arguments(sub)

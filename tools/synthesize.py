@@ -13,6 +13,7 @@ import argparse
 import glob
 import os
 import sys
+import textwrap
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -41,8 +42,8 @@ class Job:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Synthesise the target contrast of whole NIfTI volumes.',
-        epilog=f'Output intensity scale: {OUTPUT_SCALE} Outputs have the input\'s shape, '
-               'affine and orientation.',
+        epilog=textwrap.fill(f'Output intensity scale: {OUTPUT_SCALE} Outputs have the '
+                             "input's shape, affine and orientation.", width=79),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config the checkpoint was trained with')
     parser.add_argument('checkpoint', help='trained checkpoint (.pth)')

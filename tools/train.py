@@ -13,6 +13,7 @@ from mmengine.runner import Runner
 
 import fgsb.engine  # noqa: F401  (registers components, allow-lists checkpoints)
 from fgsb.engine.bf16_autocast import enable_bf16_autocast
+from fgsb.engine.distributed import setup_distributed
 
 
 def parse_args():
@@ -57,7 +58,8 @@ def build_config(args):
 
 def main():
     args = parse_args()
-    runner = Runner.from_cfg(build_config(args))
+    # On CPU this starts the gloo group that MMEngine's CUDA-only launcher cannot.
+    runner = Runner.from_cfg(setup_distributed(build_config(args)))
     runner.train()
 
 

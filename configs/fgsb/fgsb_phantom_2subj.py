@@ -7,6 +7,3 @@ _base_ = [
 ]
 model = dict(generator=dict(ngf=16), discriminator=dict(ndf=16),
              mi_estimator=dict(ndf=16))
-# Batch size 1 (paper): the MI estimator's second sample comes from the data set.
-train_dataloader = dict(dataset=dict(
-    _delete_=True, type='NegativePairDataset', dataset={{_base_.train_dataset}}))

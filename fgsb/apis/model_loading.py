@@ -94,4 +94,10 @@ def load_model(config, checkpoint, device=None):
             'Was it trained with this config?')
     model.load_state_dict(state, strict=True)
     model.cfg = cfg
-    return model.to(device or default_device()).eval()
+    device = device or default_device()
+    try:
+        model = model.to(device)
+    except (RuntimeError, AssertionError) as err:  # no CUDA build / no such GPU
+        raise ModelLoadError(f'cannot put the model of {config_name} on device '
+                             f'{device!r} ({err})') from err
+    return model.eval()

@@ -12,8 +12,9 @@ background is 0. The uncertainty map is the per-voxel standard deviation of
 the samples on the same scale.
 """
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from os import PathLike
+from pathlib import Path
 from typing import Optional
 
 import nibabel as nib
@@ -57,7 +58,7 @@ class SynthesisResult:
     samples: int
     seed: int
     uncertainty: Optional[np.ndarray] = None
-    steps: Optional[list] = field(default=None)
+    steps: Optional[list] = None
 
 
 def check_sampling(model, nfe=None, samples=1):
@@ -88,11 +89,13 @@ def check_sampling(model, nfe=None, samples=1):
 
 
 def _read_input(image):
-    """``(image, data, name)`` of a path or a nibabel image, with load_volume's checks."""
+    """``(image, data, path)`` of a path or a nibabel image (``path`` None when
+    it has no file), with load_volume's checks."""
     if isinstance(image, (str, PathLike)):
         image_obj, data = load_volume(image)
         return image_obj, data, str(image)
-    name = image.get_filename() or '<in-memory image>'
+    path = image.get_filename()
+    name = path or '<in-memory image>'
     data = np.asarray(image.dataobj, dtype=np.float32)
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
@@ -102,7 +105,7 @@ def _read_input(image):
         raise VolumeError(f'{name}: {int((~np.isfinite(data)).sum())} NaN/Inf voxels')
     if not np.any(data):
         raise VolumeError(f'{name}: the volume is empty (all voxels are zero)')
-    return image, data, name
+    return image, data, path
 
 
 def _read_brain_mask(mask, image, shape, name):
@@ -207,9 +210,9 @@ def synthesize_volume(model, image, nfe=None, samples=1, seed=0, batch_size=16,
             raise SynthesisError('the model has no cfg: load it with load_model or pass '
                                  'settings')
         settings = synthesis_settings(model.cfg)
-    image, data, name = _read_input(image)
-    message = source_contrast_mismatch(settings.source, name if name[0] != '<' else None,
-                                       source_contrast)
+    image, data, path = _read_input(image)
+    name = path or '<in-memory image>'
+    message = source_contrast_mismatch(settings.source, path, source_contrast)
     if message:
         warnings.warn(message, UserWarning, stacklevel=2)
     if brain_mask is None:
@@ -227,7 +230,7 @@ def synthesize_volume(model, image, nfe=None, samples=1, seed=0, batch_size=16,
     bar = None
     if progress:
         from tqdm import tqdm
-        bar = tqdm(total=len(slices), unit='slice', desc=name, leave=False)
+        bar = tqdm(total=len(slices), unit='slice', desc=Path(name).name, leave=False)
     try:
         mean, spread, steps = _synthesise_slices(model, slices, layout, nfe, samples, seed,
                                                  int(batch_size), return_steps, bar)

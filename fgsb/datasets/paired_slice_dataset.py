@@ -38,7 +38,9 @@ def choose_subjects(ids, count, seed):
 def subject_modalities(folder):
     """The modality keys a subject folder holds (its ``*.nii.gz`` minus the masks)."""
     names = sorted(p.name[:-len(NIFTI_SUFFIX)] for p in Path(folder).glob(f'*{NIFTI_SUFFIX}'))
-    return [name for name in names if name not in MASK_FILES]
+    # Per-label lesion masks (lesion_label<k>) written by the preparers are masks too.
+    return [name for name in names
+            if name not in MASK_FILES and not name.startswith('lesion_label')]
 
 
 @DATASETS.register_module()

@@ -4,3 +4,4 @@ from .safe_checkpoint import allow_mmengine_checkpoints
 # Any code path that can load a checkpoint imports fgsb.engine first
 # (the registries point here), so the allow-list is always in place.
 allow_mmengine_checkpoints()
+from . import distributed

@@ -2,6 +2,6 @@
 # brats2020_t1_t2.py.
 _base_ = ['./brats2020_t1_t2.py']
 target = 't1ce'
-train_dataset = dict(target=target)
-val_dataset = dict(target=target)
-test_dataset = val_dataset
+train_dataloader = dict(dataset=dict(dataset=dict(target=target)))
+val_dataloader = dict(dataset=dict(target=target))
+test_dataloader = val_dataloader

@@ -13,12 +13,14 @@ test_dataset = dict(
     source=source, target=target, split='test', size=image_size)
 
 train_dataloader = dict(
-    batch_size=1, num_workers=0,
+    batch_size=1, num_workers=0, persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='fgsb.paired_collate'),
-    dataset=train_dataset)
+    # Every model gets a second, random slice a sample; FGSB/UNSB use it as the
+    # MI estimator's negative (batch size 1), Pix2Pix ignores it.
+    dataset=dict(type='NegativePairDataset', dataset=train_dataset))
 val_dataloader = dict(
-    batch_size=8, num_workers=0,
+    batch_size=8, num_workers=0, persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='fgsb.paired_collate'),
     dataset=test_dataset)

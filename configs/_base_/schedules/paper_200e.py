@@ -5,5 +5,5 @@ val_cfg = dict()
 test_cfg = dict()
 param_scheduler = [
     dict(type='LinearLR', start_factor=1.0, end_factor=0.0, by_epoch=True,
-         begin=max_epochs // 2, end=max_epochs),
+         begin=max_epochs // 2, end=max_epochs, convert_to_iter_based=True),
 ]

@@ -157,9 +157,9 @@ class BasePreparer:
         """Add this data set's options to its ``tools/prepare_data.py`` sub-command."""
         choices = cls.all_modalities or None
         default = ' '.join(cls.default_modalities or cls.all_modalities) or 'every --pattern'
-        known = f'from {", ".join(cls.all_modalities)} ' if choices else ''
+        known = f' from {", ".join(cls.all_modalities)}' if choices else ''
         parser.add_argument('--modalities', nargs='+', choices=choices, metavar='KEY',
-                            help=f'modalities to prepare, {known}(default: {default})')
+                            help=f'modalities to prepare{known} (default: {default})')
         if cls.co_registered:
             parser.add_argument('--register', action='store_true', default=None,
                                 help='rigidly register every modality to the reference '

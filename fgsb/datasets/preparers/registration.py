@@ -132,11 +132,9 @@ def register_rigid(fixed, moving, iterations=200, samples=50000, seed=1):
 
 
 def _best_start(fixed, moving, samples, seed):
-    """The initial transform with the lowest metric on the smoothed, shrunk images."""
-    shrink, sigma = SHRINK_FACTORS[0], SMOOTHING_SIGMAS[0]
-    coarse_fixed, coarse_moving = (
-        sitk.Shrink(sitk.SmoothingRecursiveGaussian(image, sigma * min(image.GetSpacing())),
-                    [shrink] * 3) for image in (fixed, moving))
+    """The initial transform with the lowest metric on block-averaged coarse images."""
+    coarse_fixed, coarse_moving = (sitk.BinShrink(image, [SHRINK_FACTORS[0]] * 3)
+                                   for image in (fixed, moving))
     method = _registration_method(coarse_fixed, 1, samples, seed)
     method.SetShrinkFactorsPerLevel([1])
     method.SetSmoothingSigmasPerLevel([0])

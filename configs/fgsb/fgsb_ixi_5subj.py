@@ -1,0 +1,3 @@
+# FGSB (5), IXI T1w -> T2w at paper scale.
+_base_ = ['./fgsb_ixi_2subj.py']
+train_dataloader = dict(dataset=dict(dataset=dict(num_subjects=5)))
