@@ -23,6 +23,9 @@ process that builds the model and runs one warm-up and one timed iteration
 of that variant alone (RSS is a high-water mark of the whole process, so
 variants cannot share one).
 
+bf16 autocast is only fast on CPUs with native bf16 (AVX512-BF16 or AMX);
+elsewhere it is emulated and far slower than fp32: the tool says so.
+
 Output: a table, and with ``--out`` a JSON file whose top-level
 ``images_per_s``, ``s_per_iter_median``, ``s_per_iter_min``,
 ``s_per_iter_max`` and ``peak_mem_mb`` are those of the primary variant
@@ -255,7 +258,7 @@ class StepRunner:
 
 
 # ------------------------------------------------------------------- measuring
-def time_variants(runner, chosen, warmup, iters):
+def time_variants(runner, chosen, warmup, iters, verbose=True):
     """Interleaved timings: ``{variant: [seconds, ...]}`` and CUDA peaks."""
     times = {v: [] for v in chosen}
     cuda_peak = {v: 0.0 for v in chosen}
@@ -270,6 +273,10 @@ def time_variants(runner, chosen, warmup, iters):
                                          torch.cuda.max_memory_allocated(runner.device) / 2**20)
             if i >= warmup:
                 times[variant].append(seconds)
+            if verbose:
+                tag = 'warm-up' if i < warmup else f'iter {i - warmup + 1}/{iters}'
+                print(f'{tag:>12} {variant.name:<14} {seconds:8.3f} s', file=sys.stderr,
+                      flush=True)
     return times, cuda_peak
 
 
@@ -283,15 +290,15 @@ def summarise(seconds, batch_size):
 
 
 def memory_probe(args):
-    """Child process: build, one warm-up and one timed iteration of one
-    variant; print its peak RSS."""
+    """Child process: build the model and run one iteration of one variant
+    (the first iteration allocates everything later ones reuse, the
+    optimiser states included); print its peak RSS."""
     variant = Variant.from_name(args.memory_probe)
     if args.threads:
         torch.set_num_threads(args.threads)
     args.amp = variant.bf16
     runner = StepRunner(load_config(args), args)
     before = _rss_now_mb()
-    runner.run(variant)
     runner.run(variant)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(PROBE_TAG + json.dumps({'peak_mem_mb': round(peak, 1),
@@ -361,7 +368,21 @@ def environment(args):
     else:
         info['device_name'] = _cpu_name()
         info['cpu_count'] = os.cpu_count()
+        info['cpu_native_bf16'] = cpu_has_native_bf16()
     return info
+
+
+def cpu_has_native_bf16():
+    """AVX512-BF16 or AMX-BF16 in /proc/cpuinfo (None where unreadable)."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('flags'):
+                    flags = set(line.split(':', 1)[1].split())
+                    return bool(flags & {'avx512_bf16', 'amx_bf16'})
+    except OSError:
+        pass
+    return None
 
 
 def _cpu_name():
@@ -411,6 +432,9 @@ def benchmark(args):
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = load_config(args)
+    if args.amp and args.device == 'cpu' and cpu_has_native_bf16() is False:
+        print('warning: this CPU has no native bf16 (AVX512-BF16/AMX): bf16 autocast is '
+              'emulated and slower than fp32 here', file=sys.stderr)
     runner = StepRunner(cfg, args)
     chosen = variants(args, runner.model)
     load_before = os.getloadavg()

@@ -21,7 +21,7 @@ import nibabel as nib
 import numpy as np
 import torch
 
-from fgsb.datasets.nifti_io import VolumeError, load_volume
+from fgsb.datasets.nifti_io import VolumeError, check_volume, load_volume
 from fgsb.datasets.slice_preprocessing import estimate_brain_mask
 from fgsb.evaluation.volume_synthesis_metric import to_unit_range
 from .source_contrast import source_contrast_mismatch
@@ -96,15 +96,7 @@ def _read_input(image):
         return image_obj, data, str(image)
     path = image.get_filename()
     name = path or '<in-memory image>'
-    data = np.asarray(image.dataobj, dtype=np.float32)
-    if data.ndim == 4 and data.shape[3] == 1:
-        data = data[..., 0]
-    if data.ndim != 3:
-        raise VolumeError(f'{name}: expected a 3-D volume, got shape {data.shape}')
-    if not np.isfinite(data).all():
-        raise VolumeError(f'{name}: {int((~np.isfinite(data)).sum())} NaN/Inf voxels')
-    if not np.any(data):
-        raise VolumeError(f'{name}: the volume is empty (all voxels are zero)')
+    data = check_volume(np.asarray(image.dataobj, dtype=np.float32), name)
     return image, data, path
 
 

@@ -35,24 +35,26 @@ def load_nifti(path):
     return image, data
 
 
-def load_volume(path, allow_empty=False):
-    """Read a 3-D volume and check it; returns ``(image, data)``.
-
-    A 4-D volume with a single frame is squeezed to 3-D; anything else that
-    is not 3-D, holds NaN/Inf voxels, or (unless ``allow_empty``) is all
-    zero raises ``VolumeError`` naming the file.
-    """
-    image, data = load_nifti(path)
+def check_volume(data, name, allow_empty=False):
+    """Check voxels read from ``name`` (a path or a label): 3-D, finite, and
+    (unless ``allow_empty``) not all zero. A single-frame 4-D volume is
+    squeezed to 3-D. Returns the checked array; raises ``VolumeError``."""
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
     if data.ndim != 3:
-        raise VolumeError(f'{path}: expected a 3-D volume, got shape {data.shape}')
+        raise VolumeError(f'{name}: expected a 3-D volume, got shape {data.shape}')
     bad = ~np.isfinite(data)
     if bad.any():
-        raise VolumeError(f'{path}: {int(bad.sum())} NaN/Inf voxels')
+        raise VolumeError(f'{name}: {int(bad.sum())} NaN/Inf voxels')
     if not allow_empty and not np.any(data):
-        raise VolumeError(f'{path}: the volume is empty (all voxels are zero)')
-    return image, data
+        raise VolumeError(f'{name}: the volume is empty (all voxels are zero)')
+    return data
+
+
+def load_volume(path, allow_empty=False):
+    """Read a 3-D volume and check it (``check_volume``); returns ``(image, data)``."""
+    image, data = load_nifti(path)
+    return image, check_volume(data, path, allow_empty)
 
 
 def check_same_shape(paths_and_arrays):

@@ -1,1 +1,2 @@
 from . import volume_synthesis_metric
+from . import lesion_metric

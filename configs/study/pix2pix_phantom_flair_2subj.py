@@ -1,0 +1,10 @@
+# Study "Pix2Pix (2)" on T1w -> FLAIR with white-matter lesions: the paired
+# baseline of the lesion experiments (no prior: Pix2Pix has no use for one).
+# The same 2 training subjects and test split as the FGSB FLAIR configs.
+_base_ = ['../pix2pix/pix2pix_phantom_2subj.py']
+target = 'flair'
+train_dataloader = dict(dataset=dict(dataset=dict(target=target)))
+val_dataloader = dict(dataset=dict(target=target))
+test_dataloader = val_dataloader
+# PSNR/SSIM/NRMSE plus lesion Dice and recall (fgsb/evaluation/lesion_metric.py).
+test_evaluator = dict(type='LesionPreservationMetric')

@@ -1,0 +1,198 @@
+"""The phantom study tool and its lesion metric.
+
+The lesion scores are checked on hand-made masks; the study runs two tiny
+experiments end to end (2 iterations each, through tools/train.py and
+tools/test.py) and is then resumed.
+"""
+import csv
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+
+from fgsb.evaluation.lesion_metric import (LesionPreservationMetric, dice_score, lesion_scores,
+                                           recall_score)
+from fgsb.evaluation.lesion_segmentation import segment_hyperintensities
+from test_configs import tiny_options
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_run_study():
+    spec = importlib.util.spec_from_file_location('run_study', ROOT / 'tools/run_study.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+run_study = load_run_study()
+
+
+# ---------------------------------------------------------------- lesion scores
+def test_dice_and_recall_on_hand_made_masks():
+    truth = np.zeros((2, 4, 4), bool)
+    truth[0, :2, :2] = True  # 4 voxels
+    assert dice_score(truth, truth) == 1.0 and recall_score(truth, truth) == 1.0
+    empty = np.zeros_like(truth)
+    assert dice_score(empty, truth) == 0.0 and recall_score(empty, truth) == 0.0
+    # Half overlap: 2 of the 4 lesion voxels found plus 2 false positives.
+    half = np.zeros_like(truth)
+    half[0, 0, :2] = True
+    half[1, 3, :2] = True
+    assert dice_score(half, truth) == pytest.approx(2 * 2 / (4 + 4))
+    assert recall_score(half, truth) == pytest.approx(2 / 4)
+    # 2 of 4 found, nothing else: Dice 2*2/(2+4) = 2/3, recall 1/2.
+    assert dice_score(truth & half, truth) == pytest.approx(2 / 3)
+    assert recall_score(empty, empty) is None and dice_score(empty, empty) is None
+    with pytest.raises(ValueError, match='shapes'):
+        dice_score(truth[0], truth)
+
+
+def test_lesion_scores_use_one_segmentation_for_both_volumes():
+    truth = np.zeros((1, 4, 4), bool)
+    truth[0, 1, 1] = True
+    brain = np.ones_like(truth)
+
+    def threshold(volume, brain_mask):
+        return (volume > 0.5) & brain_mask
+
+    real = np.where(truth, 1.0, -1.0)
+    synthetic = -np.ones_like(real)  # the lesion is lost
+    scores = lesion_scores(synthetic, real, brain, truth, segment=threshold)
+    assert scores == {'Dice': 0.0, 'Recall': 0.0, 'Dice_real': 1.0, 'Recall_real': 1.0}
+    assert lesion_scores(real, real, brain, np.zeros_like(truth), segment=threshold) is None
+
+
+def test_segmentation_finds_a_small_bright_blob_not_a_thick_bright_band():
+    volume = np.full((1, 40, 40), 0.0, np.float32)
+    volume[0, 18:21, 18:21] = 1.0      # small lesion in "white matter" (0.0)
+    volume[0, 28:34, :] = 1.0          # thick bright band: not a local outlier
+    brain = np.ones_like(volume, bool)
+    found = segment_hyperintensities(volume, brain)
+    assert found[0, 18:21, 18:21].all()
+    assert found.sum() == 9  # the band's centre equals its local median
+    # The brain's rim (3 px) is excluded, so a blob at the edge is ignored.
+    volume[0, 0:2, 0:2] = 1.0
+    assert segment_hyperintensities(volume, brain).sum() == 9
+    with pytest.raises(ValueError, match='same shape'):
+        segment_hyperintensities(volume, brain[0])
+
+
+def test_metric_restacks_subjects_and_skips_lesion_free_ones():
+    import torch
+
+    metric = LesionPreservationMetric(identity_baseline=False)
+    # Two subjects of 2 slices each; only sub_a has a lesion, found by the
+    # prediction in slice 1 only.
+    lesion = torch.zeros(1, 12, 12)
+    lesion[0, 5:7, 5:7] = 1
+    brain = torch.ones(1, 12, 12)
+    real = torch.where(lesion > 0, 1.0, -0.5)
+    samples = []
+    for subject, has_lesion in (('sub_a', True), ('sub_b', False)):
+        for index in (1, 0):  # out of order on purpose
+            found = has_lesion and index == 1
+            samples.append({'meta': {'subject': subject, 'slice_index': index},
+                            'pred': real if found else torch.full_like(real, -0.4),
+                            'target': real if has_lesion else torch.full_like(real, -0.5),
+                            'source': real, 'brain_mask': brain,
+                            'lesion_mask': lesion if has_lesion else torch.zeros_like(lesion)})
+    metric.process({}, samples)
+    metrics = metric.compute_metrics(metric.results)
+    # sub_a: truth 8 voxels (2 slices x 4), prediction finds the 4 of slice 1.
+    assert metrics['Recall'] == pytest.approx(0.5)
+    assert metrics['Dice'] == pytest.approx(2 * 4 / (4 + 8))
+    assert metrics['Dice_real'] == pytest.approx(1.0) and metrics['Dice_std'] == 0.0
+    rows = {row['subject']: row for row in metric.per_subject}
+    assert rows['sub_b']['Dice'] is None and rows['sub_b']['lesion_voxels'] == 0
+    assert rows['sub_a']['lesion_voxels'] == 8 and 'PSNR' in rows['sub_a']
+
+
+# ---------------------------------------------------------------- the study tool
+def test_manifest_covers_the_issue_and_its_configs_exist():
+    names = {e.name for e in run_study.EXPERIMENTS}
+    assert len(names) == len(run_study.EXPERIMENTS) == 16
+    for e in run_study.EXPERIMENTS:
+        assert (ROOT / e.config).is_file(), e.config
+        cfg = Config.fromfile(str(ROOT / e.config))
+        train = run_study.dataset_paths(cfg)['train_dataloader'][1]
+        test = run_study.dataset_paths(cfg)['test_dataloader'][1]
+        assert train['target'] == test['target'] == {'T1->T2': 't2', 'T1->FLAIR': 'flair'}[e.task]
+        assert test['split'] == 'test' and train['source'] == 't1'
+        assert train.get('num_subjects') == (2 if e.train_subjects == 2 else None), e.name
+    labels = {(e.task, e.label) for e in run_study.EXPERIMENTS}
+    assert ('T1->FLAIR', 'FGSB (2), threshold prior') in labels
+
+
+def test_validation_option_carves_the_same_subjects_for_train_and_score(tmp_path):
+    args = run_study.parse_args(['--validation', '2', '--work-root', str(tmp_path)])
+    experiment = next(e for e in run_study.EXPERIMENTS if e.name == 'fgsb_t2_all')
+    options = run_study.study_options(experiment, args)
+    assert 'train_dataloader.dataset.dataset.val_subjects=2' in options
+    assert 'test_dataloader.dataset.split=val' in options
+    assert 'test_dataloader.dataset.val_subjects=2' in options
+    assert args.stem == 'phantom_study_val'
+
+
+def tiny_study_args(experiment_names, data_root, tmp_path):
+    config = next(e.config for e in run_study.EXPERIMENTS if e.name == experiment_names[0])
+    options = [o for o in tiny_options(Config.fromfile(str(ROOT / config)), data_root, 'x')
+               if not o.startswith('work_dir=')]
+    return ['--in-process', '--only', *experiment_names, '--work-root', str(tmp_path / 'runs'),
+            '--out-dir', str(tmp_path / 'out'), '--results-doc', str(tmp_path / 'results.md'),
+            '--cfg-options', *options]
+
+
+def test_study_end_to_end_then_resume(tiny_phantom, tmp_path, monkeypatch, capsys):
+    (tmp_path / 'results.md').write_text(
+        '# Results\n\n<!-- study-results:start -->\nSTALE\n<!-- study-results:end -->\ntail\n')
+    # Two experiments of one network family (one set of shrinking options):
+    # Pix2Pix on T1->T2 (no lesion metric) and on T1->FLAIR (with it).
+    names = ['pix2pix_t2_2subj', 'pix2pix_flair_2subj']
+    assert run_study.main(tiny_study_args(names, tiny_phantom, tmp_path)) == 0
+
+    rows = list(csv.DictReader((tmp_path / 'out/phantom_study.csv').open()))
+    assert tuple(rows[0]) == run_study.CSV_COLUMNS
+    assert [r['experiment'] for r in rows] == names
+    for row in rows:
+        assert row['train_subjects'] == '2' and float(row['train_seconds']) > 0
+        assert 0 < float(row['SSIM_mean']) <= 1 and float(row['PSNR_std']) >= 0
+        metrics = json.loads((tmp_path / 'runs' / row['experiment'] / 'metrics.json').read_text())
+        assert float(row['PSNR_mean']) == pytest.approx(metrics['PSNR']['mean'], rel=1e-5)
+        assert metrics['nfe'] == 1
+    t2, flair = rows
+    assert t2['task'] == 'T1->T2' and t2['Dice_mean'] == t2['Recall_mean'] == ''
+    assert flair['task'] == 'T1->FLAIR' and flair['Dice_mean'] != ''
+    metrics = json.loads((tmp_path / 'runs/pix2pix_flair_2subj/metrics.json').read_text())
+    assert {'Dice', 'Recall', 'Dice_real', 'Recall_real'} <= set(metrics)
+    assert all('Dice' in row for row in metrics['per_subject'])
+    markdown = (tmp_path / 'out/phantom_study.md').read_text()
+    assert '| pix2pix_flair_2subj | Pix2Pix (2) | 2 |' in markdown
+    assert '| fgsb_t2_2subj | FGSB (2) | 2 | not run' in markdown
+    assert 'not measured yet' in markdown and 'python tools/train.py' in markdown
+    doc = (tmp_path / 'results.md').read_text()
+    assert doc.startswith('# Results') and doc.endswith('tail\n') and 'STALE' not in doc
+    assert '| pix2pix_t2_2subj |' in doc
+
+    # Resume: finished experiments are skipped, nothing is trained again.
+    stamps = {n: (tmp_path / 'runs' / n / 'metrics.json').stat().st_mtime_ns for n in names}
+    capsys.readouterr()
+    args = tiny_study_args(names, tiny_phantom, tmp_path) + ['--figure']
+    assert run_study.main(args) == 0
+    out = capsys.readouterr().out
+    assert out.count('done, skipped') == 2 and 'training' not in out
+    assert stamps == {n: (tmp_path / 'runs' / n / 'metrics.json').stat().st_mtime_ns
+                      for n in names}
+    for group in ('t2', 'flair'):
+        assert (tmp_path / f'out/phantom_study_{group}.png').stat().st_size > 0
+    again = list(csv.DictReader((tmp_path / 'out/phantom_study.csv').open()))
+    assert again == rows
+
+
+def test_unknown_experiment_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        run_study.parse_args(['--only', 'no_such_run'])
+    assert 'unknown experiment(s) no_such_run' in capsys.readouterr().err
