@@ -234,11 +234,11 @@ class StepRunner:
         return batch
 
     def run(self, variant):
-        """One iteration of ``variant``; returns its wall time in seconds."""
+        """One iteration of ``variant``: (wall seconds, CPU seconds of this process)."""
         if variant.fast is not None:
             self.model.fast = variant.fast
         self._synchronize()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         if self.args.mode == 'train':
             self.model.train()
             self.model.train_step(self.batch, self.optim[variant.bf16])
@@ -250,7 +250,7 @@ class StepRunner:
             with torch.no_grad(), autocast:
                 self.model.translate(source)
         self._synchronize()
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu_start
 
     def _synchronize(self):
         if self.device.type == 'cuda':
@@ -259,7 +259,7 @@ class StepRunner:
 
 # ------------------------------------------------------------------- measuring
 def time_variants(runner, chosen, warmup, iters, verbose=True):
-    """Interleaved timings: ``{variant: [seconds, ...]}`` and CUDA peaks."""
+    """Interleaved timings: ``{variant: [(wall s, CPU s), ...]}`` and CUDA peaks."""
     times = {v: [] for v in chosen}
     cuda_peak = {v: 0.0 for v in chosen}
     for i in range(warmup + iters):
@@ -267,25 +267,29 @@ def time_variants(runner, chosen, warmup, iters, verbose=True):
         for variant in chosen[shift:] + chosen[:shift]:
             if runner.device.type == 'cuda':
                 torch.cuda.reset_peak_memory_stats(runner.device)
-            seconds = runner.run(variant)
+            seconds, cpu_seconds = runner.run(variant)
             if runner.device.type == 'cuda':
                 cuda_peak[variant] = max(cuda_peak[variant],
                                          torch.cuda.max_memory_allocated(runner.device) / 2**20)
             if i >= warmup:
-                times[variant].append(seconds)
+                times[variant].append((seconds, cpu_seconds))
             if verbose:
                 tag = 'warm-up' if i < warmup else f'iter {i - warmup + 1}/{iters}'
-                print(f'{tag:>12} {variant.name:<14} {seconds:8.3f} s', file=sys.stderr,
-                      flush=True)
+                print(f'{tag:>12} {variant.name:<14} {seconds:8.3f} s  (CPU {cpu_seconds:.3f} s)',
+                      file=sys.stderr, flush=True)
     return times, cuda_peak
 
 
-def summarise(seconds, batch_size):
+def summarise(timings, batch_size):
+    """Wall-time statistics; also the median CPU time of this process, which
+    other processes on a shared machine disturb far less than wall time."""
+    seconds = [wall for wall, _ in timings]
     median = statistics.median(seconds)
     return {'images_per_s': round(batch_size / median, 4),
             's_per_iter_median': round(median, 4),
             's_per_iter_min': round(min(seconds), 4),
             's_per_iter_max': round(max(seconds), 4),
+            'cpu_s_per_iter_median': round(statistics.median(cpu for _, cpu in timings), 4),
             'iters': len(seconds)}
 
 
@@ -298,20 +302,24 @@ def memory_probe(args):
         torch.set_num_threads(args.threads)
     args.amp = variant.bf16
     runner = StepRunner(load_config(args), args)
-    before = _rss_now_mb()
+    before = _proc_status_mb('VmRSS')
     runner.run(variant)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(PROBE_TAG + json.dumps({'peak_mem_mb': round(peak, 1),
+    # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over from the
+    # parent through fork and exec, VmHWM belongs to this process image.
+    print(PROBE_TAG + json.dumps({'peak_mem_mb': round(_proc_status_mb('VmHWM'), 1),
                                   'rss_before_step_mb': round(before, 1)}))
 
 
 PROBE_TAG = 'MEMORY_PROBE '
 
 
-def _rss_now_mb():
-    with open('/proc/self/statm') as f:
-        pages = int(f.read().split()[1])
-    return pages * os.sysconf('SC_PAGE_SIZE') / 2**20
+def _proc_status_mb(field):
+    """``VmRSS`` (now) or ``VmHWM`` (peak) of this process, from /proc."""
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def cpu_peak_memory(args, variant):
@@ -402,13 +410,14 @@ def format_table(result):
              + (f", k={result['step_index']}" if result.get('step_index') is not None else '')
              + f", {result['env']['device_name']}, {result['env']['threads']} threads",
              f"{'variant':<16}{'s/iter med':>11}{'min':>9}{'max':>9}{'img/s':>9}"
-             f"{'speed-up':>10}{'peak MB':>10}"]
+             f"{'speed-up':>10}{'CPU s med':>11}{'peak MB':>10}"]
     for name, row in result['variants'].items():
         speedup = row.get('speedup_vs_baseline')
         peak = row.get('peak_mem_mb')
         lines.append(f"{name:<16}{row['s_per_iter_median']:>11.3f}{row['s_per_iter_min']:>9.3f}"
                      f"{row['s_per_iter_max']:>9.3f}{row['images_per_s']:>9.3f}"
                      f"{(f'{speedup:.2f}x' if speedup else '-'):>10}"
+                     f"{row['cpu_s_per_iter_median']:>11.3f}"
                      f"{(f'{peak:.0f}' if peak else '-'):>10}")
     loader = result.get('loader')
     if loader:
@@ -456,6 +465,8 @@ def benchmark(args):
         for row in rows.values():
             row['speedup_vs_baseline'] = round(
                 baseline['s_per_iter_median'] / row['s_per_iter_median'], 3)
+            row['cpu_speedup_vs_baseline'] = round(
+                baseline['cpu_s_per_iter_median'] / row['cpu_s_per_iter_median'], 3)
     primary = rows[primary_variant(args, runner.model).name]
     result = {'config': args.config, 'model_type': type(runner.model).__name__,
               'mode': args.mode, 'batch_size': runner.batch_size, 'shape': list(runner.shape),
