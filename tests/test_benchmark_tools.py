@@ -20,6 +20,7 @@ import fgsb.models  # noqa: F401
 import fgsb.models.algorithms.fgsb as fgsb_module
 from fgsb.engine.optim_wrapper_constructor import MultiOptimWrapperConstructor
 from fgsb.registry import MODELS
+from conftest import TINY_PHANTOM
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / 'tools'
@@ -179,11 +180,11 @@ def test_benchmark_times_fast_and_baseline_paths_in_one_run(tmp_path, capsys):
     assert 'baseline' in capsys.readouterr().out
 
 
-def test_benchmark_inference_memory_and_loader(tmp_path, prepared_root):
+def test_benchmark_inference_memory_and_loader(tmp_path, tiny_phantom):
     tool = load_tool('benchmark')
-    dataset = 'train_dataloader.dataset'
-    options = [f'{dataset}.type=PairedSliceDataset', f'{dataset}.data_root={prepared_root}',
-               f'{dataset}.size=32', f'{dataset}.num_subjects=2', f'{dataset}.phantom=None',
+    dataset = 'train_dataloader.dataset.dataset'
+    options = [f'{dataset}.data_root={tiny_phantom}', f'{dataset}.size=32',
+               *[f'{dataset}.phantom.{k}={v}' for k, v in TINY_PHANTOM.items()],
                'model.generator.ngf=8', 'model.generator.num_downs=5',
                'model.discriminator.ndf=8']
     result = tool['main']([str(ROOT / 'configs/pix2pix/pix2pix_phantom_2subj.py'),

@@ -552,10 +552,10 @@ def test_dataset_config_gives_a_prepare_command_that_parses(name):
     assert words[:3] == ['python', 'tools/prepare_data.py', dataset]
     args = load_tool().build_parser().parse_args(words[2:])
     assert args.out == cfg.data_root == f'data/{dataset}_prepared'
-    for key in ('train_dataset', 'val_dataset', 'test_dataset'):
-        dataset_cfg = cfg[key]
+    train = cfg.train_dataloader.dataset.dataset  # inside NegativePairDataset
+    for dataset_cfg in (train, cfg.val_dataloader.dataset, cfg.test_dataloader.dataset):
         assert dataset_cfg.type == 'PairedSliceDataset'
         assert (dataset_cfg.source, dataset_cfg.target) == ('t1', target)
         assert dataset_cfg.data_root == cfg.data_root
         assert cfg.prepare_command in dataset_cfg.missing_root_hint
-    assert cfg.train_dataset.split == 'train' and cfg.val_dataset.split == 'test'
+    assert train.split == 'train' and cfg.test_dataloader.dataset.split == 'test'

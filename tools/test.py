@@ -8,10 +8,11 @@ import os
 import os.path as osp
 import tempfile
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import fgsb.engine  # noqa: F401  (registers components, allow-lists checkpoints)
+from fgsb.engine.run_config import load_run_config
 
 
 def parse_args():
@@ -56,15 +57,9 @@ def write_json_atomic(data, path):
 
 def main():
     args = parse_args()
-    for path, what in ((args.config, 'config'), (args.checkpoint, 'checkpoint')):
-        if not osp.isfile(path):
-            raise SystemExit(f'error: {what} file not found: {path}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if not osp.isfile(args.checkpoint):
+        raise SystemExit(f'error: checkpoint file not found: {args.checkpoint}')
+    cfg = load_run_config(args.config, args.cfg_options, args.launcher, args.work_dir)
     cfg.load_from, cfg.resume = args.checkpoint, False
 
     runner = Runner.from_cfg(cfg)

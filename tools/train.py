@@ -8,12 +8,12 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import fgsb.engine  # noqa: F401  (registers components, allow-lists checkpoints)
 from fgsb.engine.bf16_autocast import enable_bf16_autocast
-from fgsb.engine.distributed import setup_distributed
+from fgsb.engine.run_config import load_run_config
 
 
 def parse_args():
@@ -37,14 +37,7 @@ def parse_args():
 
 
 def build_config(args):
-    if not osp.isfile(args.config):
-        raise SystemExit(f'error: config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_run_config(args.config, args.cfg_options, args.launcher, args.work_dir)
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
@@ -58,8 +51,7 @@ def build_config(args):
 
 def main():
     args = parse_args()
-    # On CPU this starts the gloo group that MMEngine's CUDA-only launcher cannot.
-    runner = Runner.from_cfg(setup_distributed(build_config(args)))
+    runner = Runner.from_cfg(build_config(args))
     runner.train()
 
 

@@ -1,30 +1,11 @@
 # MICCAI 2017 WMH, T1w -> FLAIR (paper 4.1.2: 3 T, 10 training and 10 test
 # subjects); the lesion mask is the WMH label (1) only.
+_base_ = ['./prepared_slices.py']
 data_root = 'data/wmh2017_prepared'
 prepare_command = ('python tools/prepare_data.py wmh2017 --root data/WMH '
                    '--out data/wmh2017_prepared --max-subjects 20 --test-subjects 10')
-source, target = 't1', 'flair'
-train_dataset = dict(
-    type='PairedSliceDataset', data_root=data_root, source=source, target=target,
-    split='train', num_subjects=2, size=256, flip_prob=0.5,
-    missing_root_hint=f'prepare it first: {prepare_command}')
-test_dataset = dict(
-    type='PairedSliceDataset', data_root=data_root, source=source, target=target,
-    split='test', size=256, missing_root_hint=f'prepare it first: {prepare_command}')
-
-train_dataloader = dict(
-    batch_size=1, num_workers=4, persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='fgsb.paired_collate'),
-    # Every model gets a second, random slice a sample; FGSB/UNSB use it as the
-    # MI estimator's negative (batch size 1), Pix2Pix ignores it.
-    dataset=dict(type='NegativePairDataset', dataset=train_dataset))
-val_dataloader = dict(
-    batch_size=8, num_workers=2, persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='fgsb.paired_collate'),
-    dataset=test_dataset)
+data = dict(data_root=data_root, source='t1', target='flair',
+            missing_root_hint=f'prepare it first: {prepare_command}')
+train_dataloader = dict(dataset=dict(dataset=data))
+val_dataloader = dict(dataset=data)
 test_dataloader = val_dataloader
-
-val_evaluator = dict(type='VolumeSynthesisMetric')
-test_evaluator = val_evaluator
