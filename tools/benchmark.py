@@ -286,10 +286,10 @@ def summarise(timings, batch_size):
     seconds = [wall for wall, _ in timings]
     median = statistics.median(seconds)
     return {'images_per_s': round(batch_size / median, 4),
-            's_per_iter_median': round(median, 4),
-            's_per_iter_min': round(min(seconds), 4),
-            's_per_iter_max': round(max(seconds), 4),
-            'cpu_s_per_iter_median': round(statistics.median(cpu for _, cpu in timings), 4),
+            's_per_iter_median': round(median, 6),
+            's_per_iter_min': round(min(seconds), 6),
+            's_per_iter_max': round(max(seconds), 6),
+            'cpu_s_per_iter_median': round(statistics.median(cpu for _, cpu in timings), 6),
             'iters': len(seconds)}
 
 
