@@ -11,10 +11,7 @@ calls for FGSB/UNSB, one for Pix2Pix). The parameters of the whole model are
 those of every network it trains.
 """
 import argparse
-import json
-import os
 import os.path as osp
-import tempfile
 
 import torch
 from fvcore.nn import FlopCountAnalysis
@@ -24,6 +21,7 @@ from torch import nn
 import fgsb.engine  # noqa: F401  (registers components)
 import fgsb.models  # noqa: F401
 from fgsb.registry import MODELS
+from fgsb.fileio import write_json_atomic
 
 NETWORK_NAMES = ('generator', 'discriminator', 'mi_estimator', 'feature_mlp')
 
@@ -160,15 +158,6 @@ def format_table(result):
     lines.append(f"{'whole model (inference, NFE ' + str(whole['nfe']) + ')':<34}"
                  f"{whole['params_m']:>12.2f}{whole['gflops_inference']:>12.2f}")
     return '\n'.join(lines)
-
-
-def write_json_atomic(data, path):
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.complexity.', suffix='.json', dir=folder)
-    with os.fdopen(fd, 'w') as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
 
 
 def main(argv=None):

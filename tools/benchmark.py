@@ -42,7 +42,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -57,6 +56,7 @@ import fgsb.engine  # noqa: F401  (registers components)
 import fgsb.models  # noqa: F401
 from fgsb.engine.bf16_autocast import enable_bf16_autocast
 from fgsb.registry import MODELS
+from fgsb.fileio import write_json_atomic
 
 
 def parse_args(argv=None):
@@ -426,15 +426,6 @@ def format_table(result):
                      f"first batch {loader['first_batch_s']} s, data set built in "
                      f"{loader['dataset_build_s']} s)")
     return '\n'.join(lines)
-
-
-def write_json_atomic(data, path):
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.bench.', suffix='.json', dir=folder)
-    with os.fdopen(fd, 'w') as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
 
 
 def benchmark(args):

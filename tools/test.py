@@ -3,16 +3,14 @@
     python tools/test.py CONFIG CHECKPOINT [--out metrics.json]
 """
 import argparse
-import json
-import os
 import os.path as osp
-import tempfile
 
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import fgsb.engine  # noqa: F401  (registers components, allow-lists checkpoints)
 from fgsb.engine.run_config import load_run_config
+from fgsb.fileio import write_json_atomic
 
 
 def parse_args():
@@ -44,15 +42,6 @@ def summarise(metric, metrics, config, checkpoint, nfe):
     summary['per_subject'] = metric.per_subject
     summary.update(config=config, checkpoint=checkpoint, nfe=nfe)
     return summary
-
-
-def write_json_atomic(data, path):
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.metrics.', suffix='.json', dir=folder)
-    with os.fdopen(fd, 'w') as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
 
 
 def main():
