@@ -7,8 +7,8 @@ import torch.nn as nn
 
 from fgsb.losses.ssl_loss import quadrant_crop
 from fgsb.models.networks import (MIEstimator, PatchDiscriminator, PatchSampleMLP,
-                                  SelfSupervisedDiscriminator, TimeConditionalResnetGenerator,
-                                  UnetGenerator)
+                                  ResnetGenerator, SelfSupervisedDiscriminator,
+                                  TimeConditionalResnetGenerator, UnetGenerator)
 from fgsb.models.networks.time_embedding import TimeEmbedding, sinusoidal_embedding
 from fgsb.models.networks.weight_init import init_weights
 from fgsb.registry import MODELS
@@ -38,6 +38,7 @@ def small_generator(**kwargs):
     dict(type='PatchDiscriminator', in_channels=2, ndf=8),
     dict(type='PatchDiscriminator', in_channels=1, ndf=8, num_timesteps=T),
     dict(type='TimeConditionalResnetGenerator', ngf=8, n_blocks=2),
+    dict(type='ResnetGenerator', ngf=8, n_blocks=2),
     dict(type='PatchSampleMLP', in_channels=[1, 16], out_channels=32),
     dict(type='MIEstimator', ndf=8),
     dict(type='SelfSupervisedDiscriminator', ndf=8),
@@ -143,6 +144,40 @@ def test_unet_rejects_sizes_not_divisible_by_two_to_the_num_downs():
 
 
 # ----------------------------------------------------------------- PatchGAN
+
+
+def test_plain_resnet_generator_matches_the_papers_pix2pix_size():
+    # Table 6: Pix2Pix 14.12 M parameters = ResNet-9 (ngf 64) + 70x70 PatchGAN.
+    count = lambda net: sum(p.numel() for p in net.parameters())
+    generator = ResnetGenerator(ngf=64, n_blocks=9)
+    discriminator = PatchDiscriminator(in_channels=2, ndf=64, n_layers=3, norm='instance')
+    assert round((count(generator) + count(discriminator)) / 1e6, 2) == 14.13
+    # nine residual blocks of two 3x3 convs at 256 channels; instance norm has
+    # no affine shift, so each conv keeps its bias (pix2pix's use_bias)
+    blocks = [m for m in generator.modules() if type(m).__name__ == 'ResnetBlock']
+    assert len(blocks) == 9 and count(blocks[0]) == 2 * (256 * 256 * 9 + 256)
+
+
+def test_plain_resnet_generator_shapes_gradients_and_errors():
+    generator = ResnetGenerator(ngf=8, n_blocks=3, use_dropout=True)
+    assert sum(isinstance(m, nn.Dropout) for m in generator.modules()) == 3
+    x = torch.randn(2, 1, 32, 36)
+    y = generator(x)
+    assert y.shape == x.shape and y.abs().max() <= 1
+    y.square().mean().backward()
+    assert grads_missing(generator) == []
+    with pytest.raises(ValueError, match='divisible by 4'):
+        generator(torch.randn(1, 1, 30, 32))
+    with pytest.raises(ValueError, match=r'\(B, 1, H, W\)'):
+        generator(torch.randn(1, 2, 32, 32))
+
+
+def test_plain_resnet_block_is_a_residual():
+    generator = ResnetGenerator(ngf=4, n_blocks=1)
+    block = generator.model[10]
+    nn.init.zeros_(block.body[-2].weight)  # last conv of the block off: identity
+    x = torch.randn(1, 16, 8, 8)
+    assert torch.equal(block(x), x)
 
 
 def test_patch_discriminator_has_a_70x70_receptive_field():

@@ -114,7 +114,7 @@ def test_metric_restacks_subjects_and_skips_lesion_free_ones():
 # ---------------------------------------------------------------- the study tool
 def test_manifest_covers_the_issue_and_its_configs_exist():
     names = {e.name for e in run_study.EXPERIMENTS}
-    assert len(names) == len(run_study.EXPERIMENTS) == 16
+    assert len(names) == len(run_study.EXPERIMENTS) == 18
     for e in run_study.EXPERIMENTS:
         assert (ROOT / e.config).is_file(), e.config
         cfg = Config.fromfile(str(ROOT / e.config))
@@ -125,6 +125,15 @@ def test_manifest_covers_the_issue_and_its_configs_exist():
         assert train.get('num_subjects') == (2 if e.train_subjects == 2 else None), e.name
     labels = {(e.task, e.label) for e in run_study.EXPERIMENTS}
     assert ('T1->FLAIR', 'FGSB (2), threshold prior') in labels
+    # A row that reports another experiment's run has that experiment's config.
+    reused = [e for e in run_study.EXPERIMENTS if e.same_as]
+    assert [e.name for e in reused] == ['ablation_nfe5']
+    for e in reused:
+        assert run_study.BY_NAME[e.same_as].config == e.config and not run_study.BY_NAME[
+            e.same_as].same_as
+    # The paper's Pix2Pix (Table 6) is the ResNet-9 generator.
+    pix2pix = Config.fromfile(str(ROOT / run_study.BY_NAME['pix2pix_t2_2subj'].config))
+    assert pix2pix.model.generator.type == 'ResnetGenerator'
 
 
 def test_validation_option_carves_the_same_subjects_for_train_and_score(tmp_path):

@@ -49,12 +49,24 @@ class Experiment:
     task: str
     train_subjects: int
     group: str
+    # Another experiment whose config this one is: its run is reported here
+    # too instead of training the same config twice.
+    same_as: str = ''
+
+    @property
+    def run_name(self):
+        return self.same_as or self.name
 
 
 MAIN_T2, MAIN_FLAIR, ABLATION = 'T1->T2', 'T1->FLAIR with lesions', 'Ablations (T1->FLAIR, 2)'
 EXPERIMENTS = (
-    Experiment('pix2pix_t2_2subj', 'Pix2Pix (2)', 'configs/pix2pix/pix2pix_phantom_2subj.py',
+    # Pix2Pix (n) is the paper's Pix2Pix: the ResNet-9 generator (Table 6's 14.12 M
+    # parameters) at FGSB's width. The U-Net rows are the pix2pix paper's own
+    # generator, kept as a second, differently built baseline.
+    Experiment('pix2pix_t2_2subj', 'Pix2Pix (2)', 'configs/pix2pix/pix2pix_resnet_phantom_2subj.py',
                T2, 2, MAIN_T2),
+    Experiment('pix2pix_unet_t2_2subj', 'Pix2Pix U-Net (2)',
+               'configs/pix2pix/pix2pix_phantom_2subj.py', T2, 2, MAIN_T2),
     Experiment('pix2pix_t2_all', 'Pix2Pix (all)', 'configs/study/pix2pix_phantom_t2_all.py',
                T2, 8, MAIN_T2),
     Experiment('unsb_t2_2subj', 'UNSB (2)', 'configs/unsb/unsb_phantom_2subj.py', T2, 2, MAIN_T2),
@@ -62,19 +74,26 @@ EXPERIMENTS = (
     Experiment('fgsb_t2_all', 'FGSB (all)', 'configs/study/fgsb_phantom_t2_all.py', T2, 8, MAIN_T2),
     Experiment('pix2pix_flair_2subj', 'Pix2Pix (2)',
                'configs/study/pix2pix_phantom_flair_2subj.py', FLAIR, 2, MAIN_FLAIR),
+    Experiment('pix2pix_unet_flair_2subj', 'Pix2Pix U-Net (2)',
+               'configs/study/pix2pix_unet_phantom_flair_2subj.py', FLAIR, 2, MAIN_FLAIR),
     Experiment('fgsb_flair_2subj', 'FGSB (2), no prior',
                'configs/ablations/fgsb_flair_no_prior.py', FLAIR, 2, MAIN_FLAIR),
     Experiment('fgsb_flair_prior_2subj', 'FGSB (2), threshold prior',
                'configs/fgsb/fgsb_phantom_flair_prior_2subj.py', FLAIR, 2, MAIN_FLAIR),
     # The ablations start from the prior configuration (NFE 5) and change one thing;
-    # NFE 5 is that configuration itself, trained again under its own name.
+    # NFE 5 is that configuration itself, so its row reports that run.
     *(Experiment(f'ablation_{key}', label, f'configs/ablations/fgsb_flair_prior_{key}.py',
                  FLAIR, 2, ABLATION)
       for key, label in (('no_noise', 'w/o noise'), ('no_ssl', 'w/o SSL-D'),
                          ('no_mi', 'w/o MI'), ('no_iterative', 'w/o iterative process'),
-                         ('nfe1', 'NFE 1'), ('nfe3', 'NFE 3'), ('nfe5', 'NFE 5'),
-                         ('nfe7', 'NFE 7'))),
+                         ('nfe1', 'NFE 1'), ('nfe3', 'NFE 3'))),
+    Experiment('ablation_nfe5', 'NFE 5 (the full model)',
+               'configs/fgsb/fgsb_phantom_flair_prior_2subj.py', FLAIR, 2, ABLATION,
+               same_as='fgsb_flair_prior_2subj'),
+    Experiment('ablation_nfe7', 'NFE 7', 'configs/ablations/fgsb_flair_prior_nfe7.py',
+               FLAIR, 2, ABLATION),
 )
+BY_NAME = {e.name: e for e in EXPERIMENTS}
 CSV_COLUMNS = ('experiment', 'task', 'train_subjects', 'PSNR_mean', 'PSNR_std', 'SSIM_mean',
                'SSIM_std', 'NRMSE_mean', 'NRMSE_std', 'Dice_mean', 'Recall_mean',
                'train_seconds')
@@ -298,7 +317,7 @@ def collect_rows(args):
     """One dict a finished experiment of the manifest, in manifest order."""
     rows = []
     for experiment in EXPERIMENTS:
-        work_dir = args.work_root / experiment.name
+        work_dir = args.work_root / experiment.run_name
         if not is_finished(work_dir):
             continue
         metrics, record = read_json(work_dir / METRICS), read_json(work_dir / RECORD)
@@ -549,6 +568,8 @@ def slug(group):
 def main(argv=None):
     args = parse_args(argv)
     selected = [e for e in EXPERIMENTS if not args.only or e.name in args.only]
+    # An experiment that reports another's run needs that run, once.
+    runs = list(dict.fromkeys(BY_NAME[e.run_name] for e in selected))
     if args.list:
         for e in EXPERIMENTS:
             print(f'{e.name:28s} {e.task:10s} {e.train_subjects:2d}  {e.config}')
@@ -560,7 +581,7 @@ def main(argv=None):
                          f'repository root ({ROOT})')
     failed = []
     if not args.collect_only:
-        for experiment in selected:
+        for experiment in runs:
             if is_finished(args.work_root / experiment.name) and not args.force:
                 print(f'[study] {experiment.name}: done, skipped (--force redoes it)')
                 continue

@@ -1,7 +1,8 @@
 # Study "Pix2Pix (2)" on T1w -> FLAIR with white-matter lesions: the paired
-# baseline of the lesion experiments (no prior: Pix2Pix has no use for one).
-# The same 2 training subjects and test split as the FGSB FLAIR configs.
-_base_ = ['../pix2pix/pix2pix_phantom_2subj.py']
+# baseline of the lesion experiments (ResNet-9, as the paper's; no prior:
+# Pix2Pix has no use for one). The same 2 training subjects and test split as
+# the FGSB FLAIR configs.
+_base_ = ['../pix2pix/pix2pix_resnet_phantom_2subj.py']
 target = 'flair'
 train_dataloader = dict(dataset=dict(dataset=dict(target=target)))
 val_dataloader = dict(dataset=dict(target=target))

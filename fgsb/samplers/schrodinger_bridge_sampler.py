@@ -71,6 +71,10 @@ class SchrodingerBridgeSampler:
         guidance: ``None`` (unguided, UNSB), a GUIDANCE config dict such as
             ``dict(type='LinearGuidance')``, or a callable
             ``schedule(num_steps) -> [alpha_1, ..., alpha_T]``.
+        step_weights: relative probabilities of drawing each training step
+            ``k = 0..T-1``; ``None`` (default) is UNSB's uniform draw. Weighting
+            step 0 up trains the first prediction, on which the whole
+            inference chain builds, more often (docs/results.md).
 
     The generator is any callable ``G(x, t_idx, z)`` with ``t_idx`` a LongTensor
     ``(B,)`` of step indices and ``z`` a latent ``(B, G.z_dim)``. Every method
@@ -78,7 +82,8 @@ class SchrodingerBridgeSampler:
     """
 
     def __init__(self, num_steps: int = 5, tau: float = 0.01, use_noise: bool = True,
-                 guidance: Union[None, dict, Callable[[int], Sequence[float]]] = None):
+                 guidance: Union[None, dict, Callable[[int], Sequence[float]]] = None,
+                 step_weights: Optional[Sequence[float]] = None):
         if tau < 0:
             raise ValueError(f'tau must be >= 0, got {tau}')
         self.num_steps = num_steps
@@ -96,16 +101,32 @@ class SchrodingerBridgeSampler:
         if self.alphas is not None and len(self.alphas) != num_steps:
             raise ValueError(f'guidance schedule returned {len(self.alphas)} weights '
                              f'for num_steps={num_steps}')
+        self.step_probs = self._step_probabilities(step_weights, num_steps)
+
+    @staticmethod
+    def _step_probabilities(weights, num_steps: int) -> Optional[torch.Tensor]:
+        if weights is None:
+            return None
+        probs = torch.as_tensor(list(weights), dtype=torch.float64)
+        if probs.shape != (num_steps,) or not torch.isfinite(probs).all() \
+                or (probs < 0).any() or probs.sum() <= 0:
+            raise ValueError(f'step_weights must be {num_steps} finite, non-negative '
+                             f'weights with a positive sum, got {list(weights)}')
+        return probs / probs.sum()
 
     def guidance_weights(self) -> Optional[list[float]]:
         """``[alpha_1, ..., alpha_T]``, or ``None`` for an unguided (UNSB) sampler."""
         return None if self.alphas is None else list(self.alphas)
 
     def draw_step_index(self, generator: Optional[torch.Generator] = None) -> int:
-        """``k ~ U{0, ..., T-1}``, the step trained in this iteration (METHOD.md 3.1)."""
+        """``k ~ U{0, ..., T-1}`` (METHOD.md 3.1), or drawn with ``step_weights``:
+        the step trained in this iteration."""
         device = generator.device if generator is not None else 'cpu'
-        return int(torch.randint(self.num_steps, (1,), generator=generator,
-                                 device=device).item())
+        if self.step_probs is None:
+            return int(torch.randint(self.num_steps, (1,), generator=generator,
+                                     device=device).item())
+        return int(torch.multinomial(self.step_probs.to(device), 1,
+                                     generator=generator).item())
 
     # ------------------------------------------------------------------ training
     def run_chain(self, G: Generator, x0: torch.Tensor, k: int,

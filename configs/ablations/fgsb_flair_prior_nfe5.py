@@ -1,3 +1,0 @@
-# NFE ablation: 5 bridge step(s) in training and inference.
-_base_ = ['../fgsb/fgsb_phantom_flair_prior_2subj.py']
-model = dict(sampler=dict(num_steps=5))
