@@ -131,3 +131,23 @@ def test_translate_runs_nfe_steps_and_keeps_shape():
     model.generator.register_forward_hook(lambda *a: calls.append(1))
     out = model.translate(torch.zeros(3, 1, 32, 32))
     assert out.shape == (3, 1, 32, 32) and len(calls) == 5
+
+
+def test_guidance_anneal_follows_the_runners_progress():
+    from mmengine.logging import MessageHub
+
+    model = tiny_fgsb(guidance_anneal=(0.0, 0.5))
+    hub = MessageHub.get_instance('test_guidance_anneal')
+    hub.update_info('max_iters', 100)
+    for iteration, scale in ((0, 1.0), (25, 0.5), (50, 0.0), (99, 0.0)):
+        hub.update_info('iter', iteration)
+        assert model.guidance_scale() == pytest.approx(scale)
+    hub.update_info('iter', 25)
+    log_vars = model.train_step(batch(), optim_for(model))
+    assert log_vars['guidance_scale'] == pytest.approx(0.5)
+    assert tiny_fgsb().guidance_scale() == 1.0  # off: METHOD.md's guidance throughout
+    with pytest.raises(ValueError, match='start < end'):
+        tiny_fgsb(guidance_anneal=(0.5, 0.2))
+    MessageHub.get_instance('no_progress')  # the newest instance is the current one
+    with pytest.raises(RuntimeError, match='training progress'):
+        model.guidance_scale()

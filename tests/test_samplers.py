@@ -7,8 +7,9 @@ from torch import nn
 
 from fgsb.registry import GUIDANCE, SAMPLERS
 from fgsb.samplers import (ConstantGuidance, CosineGuidance, LinearGuidance, ListGuidance,
-                           SchrodingerBridgeSampler, bridge_coefficients, bridge_step,
-                           bridge_time_grid, guided_prediction)
+                           SchrodingerBridgeSampler, annealed_guidance_scale,
+                           bridge_coefficients, bridge_step, bridge_time_grid,
+                           guided_prediction)
 
 
 class ToyGenerator(nn.Module):
@@ -126,6 +127,35 @@ def test_run_chain_with_constant_generator_matches_hand_computation():
         x = (1 - rho) * x + rho * (alpha * 0.8 + (1 - alpha) * c)
     assert torch.allclose(guided.run_chain(G, x0, 3, target=target),
                           torch.full_like(x0, x), atol=1e-6)
+
+
+def test_guidance_scale_multiplies_every_alpha():
+    G = ToyGenerator(per_sample_map)
+    x0, target = torch.randn(2, 1, 8, 8), torch.randn(2, 1, 8, 8)
+    linear = SchrodingerBridgeSampler(num_steps=5, use_noise=False,
+                                      guidance=dict(type='LinearGuidance'))
+    halved = SchrodingerBridgeSampler(num_steps=5, use_noise=False,
+                                      guidance=ListGuidance([0.5, 0.375, 0.25, 0.125, 0.0]))
+    unguided = SchrodingerBridgeSampler(num_steps=5, use_noise=False)
+    got = linear.run_training_chains(G, [x0], 4, [target], guidance_scale=0.5)[0]
+    assert torch.allclose(got, halved.run_chain(G, x0, 4, target=target), atol=1e-6)
+    off = linear.run_training_chains(G, [x0], 4, [target], guidance_scale=0.0)[0]
+    assert torch.allclose(off, unguided.run_chain(G, x0, 4), atol=1e-6)
+    assert not torch.allclose(off, got)
+    with pytest.raises(ValueError, match='guidance_scale'):
+        linear.run_training_chains(G, [x0], 1, [target], guidance_scale=1.5)
+
+
+def test_annealed_guidance_scale_fades_linearly_between_start_and_end():
+    assert annealed_guidance_scale(0.0, 0.0, 0.5) == 1.0
+    assert annealed_guidance_scale(0.25, 0.0, 0.5) == pytest.approx(0.5)
+    assert annealed_guidance_scale(0.5, 0.0, 0.5) == 0.0
+    assert annealed_guidance_scale(0.9, 0.0, 0.5) == 0.0
+    assert annealed_guidance_scale(0.1, 0.2, 0.6) == 1.0
+    assert annealed_guidance_scale(0.5, 0.2, 0.6) == pytest.approx(0.25)
+    for start, end in ((0.5, 0.5), (0.6, 0.2), (-0.1, 0.5), (0.0, 1.5)):
+        with pytest.raises(ValueError, match='start < end'):
+            annealed_guidance_scale(0.0, start, end)
 
 
 def test_full_guidance_without_noise_lands_on_the_target():

@@ -82,3 +82,17 @@ class ListGuidance:
                 f'ListGuidance has {len(self.weights)} weights {self.weights} but the '
                 f'sampler takes num_steps={num_steps}; give one weight per step j=1..T')
         return list(self.weights)
+
+
+def annealed_guidance_scale(progress: float, start: float, end: float) -> float:
+    """Factor on every ``alpha_j`` at training ``progress`` in [0, 1]: 1 until
+    ``start``, then linearly down to 0 at ``end``, 0 after.
+
+    Late in training the chain then runs on the generator's own predictions,
+    as inference does (scheduled sampling, Bengio et al. 2015), while early
+    training keeps the target's guidance.
+    """
+    if not 0.0 <= start < end <= 1.0:
+        raise ValueError(f'guidance annealing needs 0 <= start < end <= 1, got '
+                         f'start={start}, end={end}')
+    return float(min(1.0, max(0.0, (end - progress) / (end - start))))

@@ -142,19 +142,23 @@ class SchrodingerBridgeSampler:
 
     def run_training_chains(self, G: Generator, sources: Sequence[torch.Tensor], k: int,
                             targets: Optional[Sequence[Optional[torch.Tensor]]] = None,
-                            generator: Optional[torch.Generator] = None
-                            ) -> list[torch.Tensor]:
+                            generator: Optional[torch.Generator] = None,
+                            guidance_scale: float = 1.0) -> list[torch.Tensor]:
         """Several no-grad chains advanced together, one ``G`` call per step.
 
         The chains of METHOD.md 3 (source ``x0``, identity from ``x1``, a
         second sample for the MI estimator's negatives) are concatenated along
         the batch, advanced ``k`` steps with ``k`` generator calls, and split
         back. Each chain is guided by its own target, or unguided where its
-        target is ``None`` or the sampler has no guidance.
+        target is ``None`` or the sampler has no guidance. ``guidance_scale``
+        multiplies every ``alpha_j`` (FGSB's ``guidance_anneal`` lowers it over
+        training; 0 gives the unguided chain that inference runs).
 
         Returns:
             ``[X_k]`` for each source, in order.
         """
+        if not 0.0 <= guidance_scale <= 1.0:
+            raise ValueError(f'guidance_scale must lie in [0, 1], got {guidance_scale}')
         k = int(k)
         if not 0 <= k <= self.num_steps:
             raise ValueError(f'step index k must be in 0..{self.num_steps}, got {k}')
@@ -178,7 +182,8 @@ class SchrodingerBridgeSampler:
                 y_hat = self._predict(G, x, j - 1, generator)
                 if self.alphas is not None:
                     y_hat = torch.cat([
-                        y if target is None else guided_prediction(y, target, self.alphas[j - 1])
+                        y if target is None else
+                        guided_prediction(y, target, guidance_scale * self.alphas[j - 1])
                         for y, target in zip(y_hat.split(sizes), targets)])
                 x = self._step(x, y_hat, self.grid, j, generator)
         return list(x.split(sizes))

@@ -7,9 +7,11 @@ switched off in its config, not a copy of this code.
 from contextlib import nullcontext
 
 import torch
+from mmengine.logging import MessageHub
 
 from fgsb.registry import MODELS, SAMPLERS
 from fgsb.losses import sample_patch_ids
+from fgsb.samplers import annealed_guidance_scale
 from .base_translator import BaseTranslator, set_requires_grad
 
 
@@ -37,6 +39,12 @@ class FGSB(BaseTranslator):
         ssl_loss: loss configs; ``None`` switches a term off (ablations).
             ``sb_loss`` takes ``tau`` and ``num_steps`` from the sampler.
         identity: add the identity path ``L_idt`` (paper 3.2.3).
+        guidance_anneal: ``None`` (default, METHOD.md) keeps the guidance
+            schedule for the whole training; ``(start, end)``, fractions of
+            the training's iterations, fades every ``alpha_j`` linearly from
+            full at ``start`` to 0 at ``end``, so that the last part of
+            training runs the unguided chain that inference runs
+            (docs/results.md: the guided chain's train/inference gap).
         nce_layers, num_patches, prior_fraction: PatchNCE on the generator's
             encoder layers; with a prior, ``prior_fraction`` of the patches
             are drawn inside the map (paper Eq. 14).
@@ -62,7 +70,7 @@ class FGSB(BaseTranslator):
                  estimator_loss=dict(type='MIEstimatorLoss', loss_weight=1.0),
                  ctx_loss=None, ssl_loss=None, identity=True,
                  nce_layers=(0, 4, 8, 12, 16), num_patches=256, prior_fraction=0.5,
-                 fast=True, data_preprocessor=None, init_cfg=None):
+                 guidance_anneal=None, fast=True, data_preprocessor=None, init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.sampler = SAMPLERS.build(sampler)
         # Every time-conditional network embeds the sampler's step indices.
@@ -91,6 +99,11 @@ class FGSB(BaseTranslator):
             raise ValueError('ssl_loss needs a discriminator with decoders '
                              '(type=SelfSupervisedDiscriminator)')
         self.identity = identity
+        self.guidance_anneal = None
+        if guidance_anneal is not None:
+            start, end = (float(v) for v in guidance_anneal)
+            annealed_guidance_scale(0.0, start, end)  # refuse a bad range now
+            self.guidance_anneal = (start, end)
         self.num_patches = num_patches
         self.prior_fraction = prior_fraction
         self.fast = bool(fast)
@@ -132,7 +145,8 @@ class FGSB(BaseTranslator):
         y_hat, y_hat_neg = outputs[0], outputs[1]
         y_idt = outputs[2] if self.identity else None
 
-        log_vars = {}
+        log_vars = {} if self.guidance_anneal is None else {
+            'guidance_scale': self.guidance_scale()}
         if self.discriminator is not None:
             log_vars.update(self._discriminator_step(optim_wrapper, x1, y_hat, t))
         if self.mi_estimator is not None:
@@ -155,10 +169,26 @@ class FGSB(BaseTranslator):
     def _run_chains(self, sources, k, targets):
         """``X_k`` of every chain: one batched generator call a step (fast),
         or one chain after the other (baseline)."""
+        scale = self.guidance_scale()
         if self.fast:
-            return self.sampler.run_training_chains(self.generator, sources, k, targets)
-        return [self.sampler.run_chain(self.generator, source, k, target)
+            return self.sampler.run_training_chains(self.generator, sources, k, targets,
+                                                    guidance_scale=scale)
+        return [self.sampler.run_training_chains(self.generator, [source], k, [target],
+                                                 guidance_scale=scale)[0]
                 for source, target in zip(sources, targets)]
+
+    def guidance_scale(self):
+        """The factor on the guidance weights now: 1 without ``guidance_anneal``,
+        else from the runner's iteration (MMEngine's message hub)."""
+        if self.guidance_anneal is None:
+            return 1.0
+        hub = MessageHub.get_current_instance()
+        max_iters = hub.get_info('max_iters')
+        if not max_iters:
+            raise RuntimeError('guidance_anneal needs the training progress: run FGSB '
+                               "through MMEngine's Runner (message hub 'iter', 'max_iters')")
+        progress = hub.get_info('iter', 0) / max_iters
+        return annealed_guidance_scale(progress, *self.guidance_anneal)
 
     def _generate_from_chains(self, chains, k):
         """``Yhat = G(X_k, k, z)`` of every chain, with gradients."""
