@@ -284,25 +284,24 @@ def test_draw_step_index_is_uniform_over_steps_and_reproducible():
     assert [sampler.draw_step_index(again) for _ in range(500)] == draws
 
 
-def test_step_weights_set_the_draw_frequencies_and_zero_weights_never_draw():
-    sampler = SchrodingerBridgeSampler(num_steps=5, step_weights=[4, 1, 1, 0, 2])
-    assert torch.allclose(sampler.step_probs,
-                          torch.tensor([0.5, 0.125, 0.125, 0.0, 0.25], dtype=torch.float64))
+def test_first_step_weight_sets_the_draw_frequencies():
+    sampler = SchrodingerBridgeSampler(num_steps=5, first_step_weight=4)
+    probs = [0.5, 0.125, 0.125, 0.125, 0.125]  # 4 / (4 + 4), then 1 / 8 each
+    assert torch.allclose(sampler.step_probs, torch.tensor(probs, dtype=torch.float64))
     generator = torch.Generator().manual_seed(0)
     draws = [sampler.draw_step_index(generator) for _ in range(4000)]
-    assert draws.count(3) == 0
     # binomial std of each count is at most sqrt(4000 / 4) ~ 32
-    for k, p in enumerate([0.5, 0.125, 0.125, 0.0, 0.25]):
+    for k, p in enumerate(probs):
         assert abs(draws.count(k) - 4000 * p) < 130
     again = torch.Generator().manual_seed(0)
     assert [sampler.draw_step_index(again) for _ in range(4000)] == draws
+    assert SchrodingerBridgeSampler(num_steps=1, first_step_weight=4).draw_step_index() == 0
 
 
-@pytest.mark.parametrize('weights', [[1, 1], [1, -1, 1, 1, 1], [0] * 5,
-                                     [1, float('nan'), 1, 1, 1]])
-def test_bad_step_weights_are_refused(weights):
-    with pytest.raises(ValueError, match='step_weights'):
-        SchrodingerBridgeSampler(num_steps=5, step_weights=weights)
+@pytest.mark.parametrize('weight', [0, -1, float('nan'), float('inf')])
+def test_bad_first_step_weight_is_refused(weight):
+    with pytest.raises(ValueError, match='first_step_weight'):
+        SchrodingerBridgeSampler(num_steps=5, first_step_weight=weight)
 
 
 def test_bad_inputs_raise_clear_errors():

@@ -4,6 +4,7 @@ METHOD.md 3 (generation stage during training) and 4 (inference). The same
 sampler serves UNSB (``guidance=None``) and FGSB (a guidance schedule): UNSB
 is FGSB with the target's weight at zero.
 """
+import math
 from contextlib import contextmanager
 from typing import Callable, Optional, Sequence, Union
 
@@ -71,10 +72,11 @@ class SchrodingerBridgeSampler:
         guidance: ``None`` (unguided, UNSB), a GUIDANCE config dict such as
             ``dict(type='LinearGuidance')``, or a callable
             ``schedule(num_steps) -> [alpha_1, ..., alpha_T]``.
-        step_weights: relative probabilities of drawing each training step
-            ``k = 0..T-1``; ``None`` (default) is UNSB's uniform draw. Weighting
-            step 0 up trains the first prediction, on which the whole
-            inference chain builds, more often (docs/results.md).
+        first_step_weight: how much more often the training step ``k = 0``
+            is drawn than each other step: ``P(k = 0) = w / (w + T - 1)``.
+            1 (default) is UNSB's uniform draw. A larger weight trains the
+            first prediction, on which the whole inference chain builds, more
+            often (docs/results.md); one number serves every NFE.
 
     The generator is any callable ``G(x, t_idx, z)`` with ``t_idx`` a LongTensor
     ``(B,)`` of step indices and ``z`` a latent ``(B, G.z_dim)``. Every method
@@ -83,7 +85,7 @@ class SchrodingerBridgeSampler:
 
     def __init__(self, num_steps: int = 5, tau: float = 0.01, use_noise: bool = True,
                  guidance: Union[None, dict, Callable[[int], Sequence[float]]] = None,
-                 step_weights: Optional[Sequence[float]] = None):
+                 first_step_weight: float = 1.0):
         if tau < 0:
             raise ValueError(f'tau must be >= 0, got {tau}')
         self.num_steps = num_steps
@@ -101,28 +103,23 @@ class SchrodingerBridgeSampler:
         if self.alphas is not None and len(self.alphas) != num_steps:
             raise ValueError(f'guidance schedule returned {len(self.alphas)} weights '
                              f'for num_steps={num_steps}')
-        self.step_probs = self._step_probabilities(step_weights, num_steps)
-
-    @staticmethod
-    def _step_probabilities(weights, num_steps: int) -> Optional[torch.Tensor]:
-        if weights is None:
-            return None
-        probs = torch.as_tensor(list(weights), dtype=torch.float64)
-        if probs.shape != (num_steps,) or not torch.isfinite(probs).all() \
-                or (probs < 0).any() or probs.sum() <= 0:
-            raise ValueError(f'step_weights must be {num_steps} finite, non-negative '
-                             f'weights with a positive sum, got {list(weights)}')
-        return probs / probs.sum()
+        if not (math.isfinite(first_step_weight) and first_step_weight > 0):
+            raise ValueError(f'first_step_weight must be a positive number, '
+                             f'got {first_step_weight}')
+        self.first_step_weight = float(first_step_weight)
+        weights = torch.ones(num_steps, dtype=torch.float64)
+        weights[0] = self.first_step_weight
+        self.step_probs = weights / weights.sum()
 
     def guidance_weights(self) -> Optional[list[float]]:
         """``[alpha_1, ..., alpha_T]``, or ``None`` for an unguided (UNSB) sampler."""
         return None if self.alphas is None else list(self.alphas)
 
     def draw_step_index(self, generator: Optional[torch.Generator] = None) -> int:
-        """``k ~ U{0, ..., T-1}`` (METHOD.md 3.1), or drawn with ``step_weights``:
-        the step trained in this iteration."""
+        """``k ~ U{0, ..., T-1}`` (METHOD.md 3.1), or step 0 weighted by
+        ``first_step_weight``: the step trained in this iteration."""
         device = generator.device if generator is not None else 'cpu'
-        if self.step_probs is None:
+        if self.first_step_weight == 1.0:
             return int(torch.randint(self.num_steps, (1,), generator=generator,
                                      device=device).item())
         return int(torch.multinomial(self.step_probs.to(device), 1,
