@@ -49,8 +49,9 @@ def tiny_options(cfg, data_root, work_dir):
             options += [f'{path}.phantom.{k}={v}' for k, v in TINY_PHANTOM.items()]
     model = cfg.model
     if model.type == 'Pix2Pix':
-        options += ['model.generator.ngf=8', 'model.generator.num_downs=5',
-                    'model.discriminator.ndf=8']
+        depth = ('model.generator.num_downs=5' if model.generator.type == 'UnetGenerator'
+                 else 'model.generator.n_blocks=2')
+        options += ['model.generator.ngf=8', depth, 'model.discriminator.ndf=8']
     else:
         options += ['model.generator.ngf=8', 'model.generator.n_blocks=2',
                     'model.nce_layers=[0,4,8,10,11]', 'model.num_patches=16']
