@@ -81,7 +81,9 @@ def dataset_configs(cfg):
 def shrink_model(model):
     """Tiny widths so that a paper-scale model config trains in seconds."""
     if model['type'] == 'Pix2Pix':
-        model['generator'].update(ngf=8, num_downs=5)
+        depth = ('num_downs' if model['generator']['type'] == 'UnetGenerator'
+                 else 'n_blocks')
+        model['generator'].update({'ngf': 8, depth: 5 if depth == 'num_downs' else 2})
         model['discriminator'].update(ndf=8)
     else:
         model['generator'].update(ngf=8, n_blocks=2)

@@ -176,7 +176,7 @@ class SchrodingerBridgeSampler:
         x = torch.cat(list(sources), dim=0)
         with _frozen(G):
             for j in range(1, k + 1):
-                y_hat = self._predict(G, x, j - 1, generator)
+                y_hat = self.predict(G, x, j - 1, generator)
                 if self.alphas is not None:
                     y_hat = torch.cat([
                         y if target is None else
@@ -208,7 +208,7 @@ class SchrodingerBridgeSampler:
         x = x0
         with _frozen(G):
             for j in range(num_steps):
-                y_hat = self._predict(G, x, j, generator)
+                y_hat = self.predict(G, x, j, generator)
                 predictions.append(y_hat)
                 if j < num_steps - 1:
                     x = self._step(x, y_hat, grid, j + 1, generator)
@@ -240,9 +240,10 @@ class SchrodingerBridgeSampler:
         return mean, (m2 / num_samples).clamp_min(0).sqrt()
 
     # ------------------------------------------------------------------- helpers
-    def _predict(self, G: Generator, x: torch.Tensor, step: int,
+    def predict(self, G: Generator, x: torch.Tensor, step: int,
                  generator: Optional[torch.Generator]) -> torch.Tensor:
-        """``G(X_step, step, z)`` with a fresh latent ``z ~ N(0, I)``."""
+        """``G(X_step, step, z)`` with a fresh latent ``z ~ N(0, I)`` (with
+        gradients and in ``G``'s current mode: callers choose both)."""
         batch = x.shape[0]
         z = _randn((batch, _latent_size(G)), x, generator)
         t_idx = torch.full((batch,), step, dtype=torch.long, device=x.device)
