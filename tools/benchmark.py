@@ -48,6 +48,7 @@ from dataclasses import dataclass
 
 import torch
 from mmengine.config import Config, DictAction
+from mmengine.logging import MessageHub
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
@@ -212,6 +213,12 @@ class StepRunner:
                 raise SystemExit(f'error: --step-index must lie in 0..{sampler.num_steps - 1}')
             # Pinned, so that every variant makes the same number of chain calls.
             sampler.draw_step_index = lambda generator=None: self.step_index
+        if getattr(self.model, 'guidance_anneal', None) is not None:
+            # The training progress that guidance annealing reads, pinned at the
+            # start (the guidance weight changes no cost).
+            hub = MessageHub.get_current_instance()
+            hub.update_info('iter', 0)
+            hub.update_info('max_iters', 1)
         self.batch = self._synthetic_batch(cfg)
 
     def _synthetic_batch(self, cfg):

@@ -6,7 +6,12 @@
 _base_ = ['./fgsb_phantom_2subj.py']
 target = 'flair'
 prior = dict(type='ThresholdPrior', theta=0.9)
-train_dataloader = dict(dataset=dict(dataset=dict(target=target, prior=prior)))
+# Lesion data sets (MICCAI WMH, BraTS) have lesions in every subject; the
+# phantom's seed-0 pick of 2 (phantom_002, phantom_004) has them in one. These
+# are the first 2 subjects in the same seed order that have lesions.
+lesion_subjects = ['phantom_002', 'phantom_003']
+train_dataloader = dict(dataset=dict(dataset=dict(target=target, prior=prior,
+                                                  subjects=lesion_subjects)))
 val_dataloader = dict(dataset=dict(target=target))
 test_dataloader = val_dataloader
 model = dict(ctx_loss=dict(_delete_=True, type='PriorWeightedL1Loss', loss_weight=10.0))
