@@ -8,7 +8,8 @@ scores each intermediate prediction ``Yhat_j = G(X_j, j, z)`` against the
 real target. For a guided model (FGSB) it also runs the training chain with
 the target's full guidance up to each step ``k`` and scores ``G(X_k, k, z)``:
 that is what training shows the generator. A gap between the two rows is the
-train/inference gap of the guided chain (docs/results.md).
+train/inference gap of the guided chain (docs/results.md). A one-step model
+(Pix2Pix) gets one column, its only prediction, for comparison.
 
 PSNR here is per slice, in the network's [-1, 1] space (data range 2, whole
 slice), averaged over slices: a quick diagnostic, not the volume metric of
@@ -58,6 +59,8 @@ def slice_psnr(prediction, target):
 def step_scores(model, source, target, generator):
     """``(inference, guided)``: per-step PSNR lists of one batch (guided is None
     for an unguided sampler)."""
+    if getattr(model, 'sampler', None) is None:  # one step: Pix2Pix
+        return [slice_psnr(model.translate(source), target)], None
     sampler, G = model.sampler, model.generator
     _, predictions = sampler.sample(G, source, generator=generator, return_intermediates=True)
     inference = [slice_psnr(p, target) for p in predictions]
@@ -79,9 +82,6 @@ def main(argv=None):
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     model = load_model(cfg, args.checkpoint, device=args.device)
-    if not hasattr(model, 'sampler'):
-        raise SystemExit(f'error: {args.config} builds {type(model).__name__}, which has no '
-                         'bridge chain (a sampler); this tool is for FGSB and UNSB')
     dataset_cfg = dict(cfg.test_dataloader.dataset, split=args.split,
                        val_subjects=args.val_subjects)
     dataset = DATASETS.build(dataset_cfg)
@@ -104,10 +104,10 @@ def main(argv=None):
     result = dict(config=args.config, checkpoint=str(args.checkpoint), split=args.split,
                   slices=len(indices),
                   inference=[float(np.mean(sum((b[j] for b in inference), [])))
-                             for j in range(model.sampler.num_steps)])
+                             for j in range(len(inference[0]))])
     if guided:
         result['guided'] = [float(np.mean(sum((b[k] for b in guided), [])))
-                            for k in range(model.sampler.num_steps)]
+                            for k in range(len(guided[0]))]
     print(f'{len(indices)} slices of the {args.split} split; PSNR (dB) at each step j:')
     print('inference chain : ' + '  '.join(f'{v:6.2f}' for v in result['inference']))
     if guided:
