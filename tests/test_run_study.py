@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from fgsb.evaluation.lesion_metric import (LesionPreservationMetric, dice_score, lesion_scores,
-                                           recall_score)
+from fgsb.evaluation.lesion_metric import (LesionPreservationMetric, dice_score,
+                                           lesion_contrast, lesion_scores, recall_score)
 from fgsb.evaluation.lesion_segmentation import segment_hyperintensities
 from test_configs import tiny_options
 
@@ -62,8 +62,27 @@ def test_lesion_scores_use_one_segmentation_for_both_volumes():
     real = np.where(truth, 1.0, -1.0)
     synthetic = -np.ones_like(real)  # the lesion is lost
     scores = lesion_scores(synthetic, real, brain, truth, segment=threshold)
-    assert scores == {'Dice': 0.0, 'Recall': 0.0, 'Dice_real': 1.0, 'Recall_real': 1.0}
+    # contrast: lesion mean minus the mean of the brain ring around it
+    assert scores == {'Dice': 0.0, 'Recall': 0.0, 'Dice_real': 1.0, 'Recall_real': 1.0,
+                      'Lesion_contrast': 0.0, 'Lesion_contrast_real': 2.0}
     assert lesion_scores(real, real, brain, np.zeros_like(truth), segment=threshold) is None
+
+
+def test_lesion_contrast_uses_an_in_plane_ring_inside_the_brain():
+    volume = np.zeros((3, 9, 9))
+    lesion = np.zeros_like(volume, bool)
+    lesion[1, 4, 4] = True
+    volume[1, 4, 4] = 1.0
+    volume[1, 4, 5] = 0.5   # in the ring (distance 1)
+    volume[0, 4, 4] = 9.0   # the slice above: not in the in-plane ring
+    volume[1, 4, 7] = 9.0   # distance 3: outside a 2-voxel ring
+    brain = np.ones_like(lesion)
+    # ring of width 2 (4-connected): 12 voxels, one of them 0.5
+    assert lesion_contrast(volume, brain, lesion) == pytest.approx(1.0 - 0.5 / 12)
+    brain[1, 4, 5] = False  # outside the brain: left out of the ring
+    assert lesion_contrast(volume, brain, lesion) == pytest.approx(1.0)
+    assert lesion_contrast(volume, brain, np.zeros_like(lesion)) is None
+    assert lesion_contrast(volume, lesion, lesion) is None  # no brain around it
 
 
 def test_segmentation_finds_a_small_bright_blob_not_a_thick_bright_band():

@@ -327,7 +327,8 @@ def collect_rows(args):
         for name in ('PSNR', 'SSIM', 'NRMSE'):
             row[f'{name}_mean'] = metrics[name]['mean']
             row[f'{name}_std'] = metrics[name]['std']
-        for name in ('Dice', 'Recall', 'Dice_real', 'Recall_real'):
+        for name in ('Dice', 'Recall', 'Dice_real', 'Recall_real', 'Lesion_contrast',
+                     'Lesion_contrast_real'):
             row[f'{name}_mean'] = metrics.get(name, {}).get('mean')
         row['extra'] = dict(experiment=experiment, record=record, metrics=metrics)
         rows.append(row)
@@ -370,7 +371,7 @@ def markdown_text(rows, args):
         members = [e for e in EXPERIMENTS if e.group == group]
         lesion = members[0].task == FLAIR
         header = ['experiment', 'method', 'train subj.', 'PSNR (dB)', 'SSIM', 'NRMSE']
-        header += ['lesion Dice', 'lesion recall'] if lesion else []
+        header += ['lesion Dice', 'lesion recall', 'lesion contrast'] if lesion else []
         lines += [f'### {group}', '', '| ' + ' | '.join(header + ['train time']) + ' |',
                   '|' + '---|' * (len(header) + 1)]
         for e in members:
@@ -383,7 +384,8 @@ def markdown_text(rows, args):
                 cells += [f'{row[f"{m}_mean"]:.{d}f} ± {row[f"{m}_std"]:.{d}f}'
                           for m, d in (('PSNR', 2), ('SSIM', 4), ('NRMSE', 4))]
                 if lesion:
-                    cells += [fmt_optional(row['Dice_mean']), fmt_optional(row['Recall_mean'])]
+                    cells += [fmt_optional(row[f'{m}_mean'])
+                              for m in ('Dice', 'Recall', 'Lesion_contrast')]
                 cells.append(duration(row['train_seconds']))
             lines.append('| ' + ' | '.join(cells) + ' |')
         if group == MAIN_FLAIR:
@@ -391,7 +393,11 @@ def markdown_text(rows, args):
                          None), None)
             if real is not None:
                 lines += ['', f'The same segmentation on the real FLAIR (its ceiling): Dice '
-                          f'{real["Dice_real_mean"]:.3f}, recall {real["Recall_real_mean"]:.3f}.']
+                          f'{real["Dice_real_mean"]:.3f}, recall {real["Recall_real_mean"]:.3f}; '
+                          f'lesion contrast of the real FLAIR '
+                          f'{fmt_optional(real["Lesion_contrast_real_mean"])} (mean inside '
+                          'the lesions minus the mean of a 2-voxel brain ring around them, '
+                          'in the network\'s [-1, 1] units).']
         lines.append('')
     lines += ['### The bar', ''] + bar_lines(by_name) + ['']
     if not rows:

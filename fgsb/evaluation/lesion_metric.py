@@ -5,18 +5,43 @@ synthetic FLAIR and both are scored against the ground-truth lesion masks.
 Here the segmentation is ``segment_hyperintensities`` (fixed, documented in
 its module); ``Dice``/``Recall`` score the synthetic FLAIR, ``Dice_real``/
 ``Recall_real`` the real one (the ceiling of this segmentation).
+
+A segmentation scores 0 as soon as a synthetic lesion is fainter than its
+threshold, so ``Lesion_contrast`` adds a threshold-free measure: the mean
+intensity inside the ground-truth lesions minus the mean of a 2-voxel ring
+of brain around them, on the synthetic (``Lesion_contrast``) and on the
+real volume (``Lesion_contrast_real``), in the same units.
 """
 from collections import defaultdict
 
 import numpy as np
 from mmengine.logging import print_log
+from scipy import ndimage
 
 from fgsb.registry import METRICS
 
 from .lesion_segmentation import segment_hyperintensities
 from .volume_synthesis_metric import VolumeSynthesisMetric
 
-LESION_NAMES = ('Dice', 'Recall', 'Dice_real', 'Recall_real')
+LESION_NAMES = ('Dice', 'Recall', 'Dice_real', 'Recall_real', 'Lesion_contrast',
+                'Lesion_contrast_real')
+RING_WIDTH = 2  # voxels, in-plane
+
+
+def lesion_contrast(volume, brain_mask, lesion_mask, ring_width=RING_WIDTH):
+    """Mean of ``volume`` in the lesions minus its mean in the brain ring
+    ``ring_width`` voxels (in-plane) around them; None without lesions or ring."""
+    lesion = np.asarray(lesion_mask, bool)
+    if not lesion.any():
+        return None
+    in_plane = np.zeros((1, 3, 3), bool)
+    in_plane[0] = ndimage.generate_binary_structure(2, 1)
+    grown = ndimage.binary_dilation(lesion, structure=in_plane, iterations=ring_width)
+    ring = grown & ~lesion & np.asarray(brain_mask, bool)
+    if not ring.any():
+        return None
+    volume = np.asarray(volume, float)
+    return float(volume[lesion].mean() - volume[ring].mean())
 
 
 def dice_score(prediction, truth):
@@ -58,6 +83,7 @@ def lesion_scores(synthetic, real, brain_mask, lesion_mask, segment=segment_hype
         found = segment(volume, brain_mask)
         scores[f'Dice{suffix}'] = dice_score(found, truth)
         scores[f'Recall{suffix}'] = recall_score(found, truth)
+        scores[f'Lesion_contrast{suffix}'] = lesion_contrast(volume, brain_mask, truth)
     return scores
 
 
@@ -99,7 +125,7 @@ class LesionPreservationMetric(VolumeSynthesisMetric):
             print_log('LesionPreservationMetric: no test subject has a lesion; Dice and '
                       'recall are NaN', logger='current', level=30)
         for name in LESION_NAMES:
-            values = np.array([s[name] for s in scored], dtype=float)
+            values = np.array([s[name] for s in scored if s[name] is not None], dtype=float)
             metrics[name] = float(values.mean()) if values.size else float('nan')
             metrics[f'{name}_std'] = float(values.std()) if values.size else float('nan')
         return metrics
