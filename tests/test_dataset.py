@@ -435,3 +435,10 @@ def test_no_slice_left_after_background_exclusion(root):
 def test_bad_arguments(root, kwargs, message):
     with pytest.raises(ValueError, match=message):
         PairedSliceDataset(root, **kwargs)
+
+
+def test_listed_subjects_and_validation_carving_are_refused_together(root):
+    subject = json.loads((root / 'splits.json').read_text())['train'][0]
+    assert len(PairedSliceDataset(root, subjects=[subject], size=32)) > 0
+    with pytest.raises(ValueError, match='cannot be combined'):
+        PairedSliceDataset(root, subjects=[subject], val_subjects=1, size=32)

@@ -154,6 +154,11 @@ class PairedSliceDataset(Dataset):
 
     def _select_subjects(self, split, num_subjects, subjects, seed, val_subjects):
         if subjects is not None:
+            if val_subjects:
+                # Listed subjects bypass the splits, so they could be the carved ones.
+                raise ValueError(f'subjects={subjects!r} and val_subjects={val_subjects} '
+                                 'cannot be combined: listed subjects bypass the splits '
+                                 'that validation subjects are carved from')
             chosen, origin = sorted(subjects), 'the subjects argument'
             if not chosen or len(set(chosen)) != len(chosen):
                 raise ValueError(f'subjects must be distinct ids, got {subjects!r}')
