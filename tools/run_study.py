@@ -32,6 +32,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from fgsb.fileio import write_json_atomic, write_text_atomic
+
 ROOT = Path(__file__).resolve().parents[1]
 T2, FLAIR = 'T1->T2', 'T1->FLAIR'
 
@@ -201,16 +203,6 @@ def count_train_subjects(cfg):
 
 
 # ---------------------------------------------------------------- running
-def write_atomic(path, text):
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', dir=path.parent)
-    with os.fdopen(fd, 'w', newline='') as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def read_json(path):
     with open(path) as f:
         return json.load(f)
@@ -286,7 +278,7 @@ def run_experiment(experiment, args):
                       resumed=resumed,
                       train_command=command_line('train.py', train_args),
                       checkpoint=last_checkpoint(work_dir))
-        write_atomic(record_path, json.dumps(record, indent=2))
+        write_json_atomic(record, record_path)
     if not record.get('checkpoint'):
         raise RuntimeError(f'{work_dir}: training left no checkpoint')
     test_args = [experiment.config, record['checkpoint'], '--work-dir', str(work_dir),
@@ -298,7 +290,7 @@ def run_experiment(experiment, args):
     cfg = merged_config(ROOT / experiment.config, options)
     record['train_subjects'] = count_train_subjects(cfg)
     record['finished'] = datetime.datetime.now().isoformat(timespec='seconds')
-    write_atomic(record_path, json.dumps(record, indent=2))
+    write_json_atomic(record, record_path)
 
 
 def command_line(tool, tool_args):
@@ -458,7 +450,7 @@ def fill_results_doc(path, markdown):
     if start < 0 or end < start:
         raise SystemExit(f'error: {path} has no {MARKERS[0]} ... {MARKERS[1]} block to fill')
     filled = text[:start + len(MARKERS[0])] + '\n' + markdown + '\n' + text[end:]
-    write_atomic(path, filled)
+    write_text_atomic(filled, path)
 
 
 # ---------------------------------------------------------------- figure
@@ -597,9 +589,9 @@ def main(argv=None):
                 print(f'[study] {experiment.name}: FAILED: {err}', file=sys.stderr)
                 failed.append(experiment.name)
     rows = collect_rows(args)
-    write_atomic(args.out_dir / f'{args.stem}.csv', csv_text(rows))
+    write_text_atomic(csv_text(rows), args.out_dir / f'{args.stem}.csv')
     markdown = markdown_text(rows, args)
-    write_atomic(args.out_dir / f'{args.stem}.md', markdown + '\n')
+    write_text_atomic(markdown + '\n', args.out_dir / f'{args.stem}.md')
     if args.results_doc and not args.validation:
         fill_results_doc(args.results_doc, markdown)
     if args.figure and rows:

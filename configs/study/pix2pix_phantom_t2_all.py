@@ -1,11 +1,10 @@
 # Study "Pix2Pix (all)": Pix2Pix (ResNet-9), T1w -> T2w, every training subject
 # of the phantom (8 of the 12), for as many iterations as the 2-subject run
-# (1 epoch); the networks of configs/pix2pix/pix2pix_resnet_phantom_2subj.py.
+# (1 epoch); the model of configs/pix2pix/pix2pix_resnet_phantom_2subj.py.
 _base_ = [
-    '../_base_/models/pix2pix_resnet.py',
+    '../_base_/models/pix2pix_resnet_cpu.py',
     '../_base_/datasets/phantom_t1_t2.py',
     '../_base_/schedules/cpu_short_all_subjects.py',
     '../_base_/default_runtime.py',
 ]
-model = dict(generator=dict(ngf=16), discriminator=dict(ndf=16))
 train_dataloader = dict(dataset=dict(dataset=dict(num_subjects=None)))

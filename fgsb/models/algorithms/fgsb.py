@@ -138,15 +138,15 @@ class FGSB(BaseTranslator):
         sources, targets = [x0, x0_neg], [x1, x1_neg]
         if self.identity:
             sources, targets = sources + [x1], targets + [x1]
+        scale = self.guidance_scale()
         with optim_wrapper['generator'].optim_context(self.generator):
-            chains = self._run_chains(sources, k, targets)
+            chains = self._run_chains(sources, k, targets, scale)
             outputs = self._generate_from_chains(chains, k)
         xk, xk_neg = chains[0], chains[1]
         y_hat, y_hat_neg = outputs[0], outputs[1]
         y_idt = outputs[2] if self.identity else None
 
-        log_vars = {} if self.guidance_anneal is None else {
-            'guidance_scale': self.guidance_scale()}
+        log_vars = {} if self.guidance_anneal is None else {'guidance_scale': scale}
         if self.discriminator is not None:
             log_vars.update(self._discriminator_step(optim_wrapper, x1, y_hat, t))
         if self.mi_estimator is not None:
@@ -166,10 +166,10 @@ class FGSB(BaseTranslator):
                              'wrap the training set in NegativePairDataset')
         return data['source'].roll(1, 0), data['target'].roll(1, 0)
 
-    def _run_chains(self, sources, k, targets):
-        """``X_k`` of every chain: one batched generator call a step (fast),
-        or one chain after the other (baseline)."""
-        scale = self.guidance_scale()
+    def _run_chains(self, sources, k, targets, scale):
+        """``X_k`` of every chain, guided with weights times ``scale``: one
+        batched generator call a step (fast), or one chain after the other
+        (baseline)."""
         if self.fast:
             return self.sampler.run_training_chains(self.generator, sources, k, targets,
                                                     guidance_scale=scale)
