@@ -56,6 +56,25 @@ def test_copy_generator_stays_at_the_source_unless_guided():
     assert tool.step_scores(unguided, source, target, torch.Generator())[1] is None
 
 
+class SourceChannel(nn.Module):
+    """G(cat(x, x0), k, z) = x0: a source-conditioned generator that copies the source."""
+    z_dim = 2
+
+    def forward(self, x, t_idx, z):
+        assert x.shape[1] == 2, 'the source-conditioned sampler must pass cat(X_k, x0)'
+        return x[:, 1:]
+
+
+def test_guided_chain_of_a_source_conditioned_sampler_gets_the_source():
+    sampler = SchrodingerBridgeSampler(num_steps=3, use_noise=False, condition_on_source=True,
+                                       guidance=dict(type='LinearGuidance'))
+    model = SimpleNamespace(sampler=sampler, generator=SourceChannel())
+    source, target = -torch.ones(2, 1, 8, 8), torch.ones(2, 1, 8, 8)
+    inference, guided = tool.step_scores(model, source, target, torch.Generator())
+    # every prediction is the source itself: error 2 everywhere, 0 dB, at every step
+    assert np.allclose(inference, 0.0) and np.allclose(guided, 0.0)
+
+
 def test_cli_on_a_tiny_checkpoint(prepared_root, tmp_path, capsys):
     cfg = tiny_config(ROOT / 'configs/fgsb/fgsb_phantom_2subj.py', prepared_root, tmp_path)
     cfg.model.nce_layers = [0, 4, 8, 10, 11]  # the 2-block generator's encoder

@@ -151,3 +151,29 @@ def test_guidance_anneal_follows_the_runners_progress():
     MessageHub.get_instance('no_progress')  # the newest instance is the current one
     with pytest.raises(RuntimeError, match='training progress'):
         model.guidance_scale()
+
+
+def source_conditioned_fgsb(in_channels=2):
+    return tiny_fgsb(
+        generator=dict(type='TimeConditionalResnetGenerator', in_channels=in_channels,
+                       ngf=8, n_blocks=2),
+        sampler=dict(type='SchrodingerBridgeSampler', num_steps=5, tau=0.01,
+                     guidance=dict(type='LinearGuidance'), condition_on_source=True))
+
+
+def test_source_conditioned_fgsb_trains_the_source_channel_and_translates():
+    model = source_conditioned_fgsb()
+    stem = model.generator.stem[1].weight  # Conv2d(2, ngf, 7): [state, source]
+    before = stem.detach().clone()
+    torch.manual_seed(0)
+    log_vars = model.train_step(batch(), optim_for(model))
+    assert torch.isfinite(torch.tensor(log_vars['loss_g']))
+    assert not torch.equal(before[:, 1], stem.detach()[:, 1]), 'source channel unused'
+    model.eval()
+    source = torch.zeros(2, 1, 32, 32)
+    assert model.translate(source).shape == (2, 1, 32, 32)
+
+
+def test_source_conditioning_needs_a_two_channel_generator():
+    with pytest.raises(ValueError, match='in_channels=2'):
+        source_conditioned_fgsb(in_channels=1)

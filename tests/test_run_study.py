@@ -133,7 +133,7 @@ def test_metric_restacks_subjects_and_skips_lesion_free_ones():
 # ---------------------------------------------------------------- the study tool
 def test_manifest_covers_the_issue_and_its_configs_exist():
     names = {e.name for e in run_study.EXPERIMENTS}
-    assert len(names) == len(run_study.EXPERIMENTS) == 18
+    assert len(names) == len(run_study.EXPERIMENTS) == 20
     for e in run_study.EXPERIMENTS:
         assert (ROOT / e.config).is_file(), e.config
         cfg = Config.fromfile(str(ROOT / e.config))

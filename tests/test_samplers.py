@@ -315,3 +315,54 @@ def test_bad_inputs_raise_clear_errors():
         sampler.run_training_chains(G, [torch.zeros(1, 1, 4, 4)] * 2, 1, [None])
     with pytest.raises(ValueError, match='target 0'):
         sampler.run_chain(G, torch.zeros(1, 1, 4, 4), 1, target=torch.zeros(1, 1, 2, 2))
+
+
+# ---------------------------------------------------------- source conditioning
+def test_source_conditioned_sample_feeds_state_and_source_and_matches_hand():
+    """G reads cat(X_j, x0): here G = 0.5 * state + source, T = 3, no noise."""
+    inputs = []
+
+    def state_plus_source(x, t, z):
+        inputs.append(x.clone())
+        return 0.5 * x[:, :1] + x[:, 1:]
+    G = ToyGenerator(state_plus_source)
+    sampler = SchrodingerBridgeSampler(num_steps=3, use_noise=False,
+                                       condition_on_source=True)
+    x0 = torch.full((1, 1, 4, 4), -0.5)
+    out = sampler.sample(G, x0)
+    assert len(inputs) == 3 and all(x.shape == (1, 2, 4, 4) for x in inputs)
+    assert all(torch.equal(x[:, 1:], x0) for x in inputs)
+    # grid [0, 0.5, 5/6, 1]: rho_1 = 0.5, rho_2 = 2/3 (as in the unconditioned test)
+    y0 = 0.5 * -0.5 - 0.5
+    x1 = 0.5 * -0.5 + 0.5 * y0
+    y1 = 0.5 * x1 - 0.5
+    x2 = (1 / 3) * x1 + (2 / 3) * y1
+    assert torch.allclose(inputs[1][:, :1], torch.full_like(x0, x1), atol=1e-6)
+    assert torch.allclose(out, torch.full_like(x0, 0.5 * x2 - 0.5), atol=1e-6)
+
+
+def test_source_conditioned_training_chains_read_each_chains_own_source():
+    inputs = []
+
+    def record(x, t, z):
+        inputs.append(x.clone())
+        return x[:, :1]
+    sampler = SchrodingerBridgeSampler(num_steps=5, condition_on_source=True,
+                                       guidance=dict(type='LinearGuidance'))
+    a, b = torch.randn(2, 1, 8, 8), torch.randn(3, 1, 8, 8)
+    sampler.run_training_chains(ToyGenerator(record), [a, b], 3, [None, b])
+    assert len(inputs) == 3  # one batched call per step
+    assert all(torch.equal(x[:, 1:], torch.cat([a, b])) for x in inputs)
+
+
+def test_source_conditioned_sampler_needs_the_source():
+    sampler = SchrodingerBridgeSampler(condition_on_source=True)
+    G = ToyGenerator(lambda x, t, z: x[:, :1])
+    with pytest.raises(ValueError, match='condition_on_source'):
+        sampler.predict(G, torch.zeros(1, 1, 4, 4), 0, None)
+    with pytest.raises(ValueError, match='shape'):
+        sampler.predict(G, torch.zeros(1, 1, 4, 4), 0, None, source=torch.zeros(1, 1, 2, 2))
+    # the default sampler hands the state over unchanged, source or not
+    plain = SchrodingerBridgeSampler()
+    x = torch.randn(1, 1, 4, 4)
+    assert plain.generator_input(x, torch.zeros_like(x)) is x

@@ -72,7 +72,8 @@ def step_scores(model, source, target, generator):
         # X_k of the fully guided training chain, then G(X_k, k, z): what the
         # training pass at step k sees
         xk = sampler.run_chain(G, source, k, target, generator=generator)
-        guided.append(slice_psnr(sampler.predict(G, xk, k, generator), target))
+        guided.append(slice_psnr(sampler.predict(G, xk, k, generator, source=source),
+                                 target))
     return inference, guided
 
 

@@ -135,8 +135,7 @@ def analyze(cfg, shape):
             gflops = count_gflops(net, inputs, fn)
         rows[name] = {'params_m': round(count_params(net) / 1e6, 4),
                       'gflops': round(gflops, 3)}
-    in_channels = getattr(model.generator, 'in_channels', 1)
-    source = torch.zeros(1, in_channels, *shape)
+    source = torch.zeros(1, model.source_channels, *shape)
     with torch.no_grad():
         inference = count_gflops(model, (source,), model.translate)
     sampler = getattr(model, 'sampler', None)

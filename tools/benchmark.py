@@ -225,8 +225,7 @@ class StepRunner:
         """Random slices in [-1, 1] with the keys the config's loader yields."""
         loader = cfg.get('train_dataloader', {})
         dataset, wrappers = innermost_dataset(loader)
-        in_channels = getattr(getattr(self.model, 'generator', None), 'in_channels', 1)
-        shape = (self.batch_size, in_channels, *self.shape)
+        shape = (self.batch_size, getattr(self.model, 'source_channels', 1), *self.shape)
 
         def image():
             return (torch.rand(shape) * 2 - 1).contiguous(memory_format=self.memory_format)

@@ -74,6 +74,10 @@ EXPERIMENTS = (
     Experiment('unsb_t2_2subj', 'UNSB (2)', 'configs/unsb/unsb_phantom_2subj.py', T2, 2, MAIN_T2),
     Experiment('fgsb_t2_2subj', 'FGSB (2)', 'configs/fgsb/fgsb_phantom_2subj.py', T2, 2, MAIN_T2),
     Experiment('fgsb_t2_all', 'FGSB (all)', 'configs/study/fgsb_phantom_t2_all.py', T2, 8, MAIN_T2),
+    # Not METHOD.md: every bridge step also reads the source (docs/results.md,
+    # "Why FGSB (2) trails Pix2Pix (2)"), chosen on validation subjects.
+    Experiment('fgsb_srccond_t2_2subj', 'FGSB (2), source-conditioned',
+               'configs/study/fgsb_phantom_source_conditioned_2subj.py', T2, 2, MAIN_T2),
     Experiment('pix2pix_flair_2subj', 'Pix2Pix (2)',
                'configs/study/pix2pix_phantom_flair_2subj.py', FLAIR, 2, MAIN_FLAIR),
     Experiment('pix2pix_unet_flair_2subj', 'Pix2Pix U-Net (2)',
@@ -82,6 +86,9 @@ EXPERIMENTS = (
                'configs/ablations/fgsb_flair_no_prior.py', FLAIR, 2, MAIN_FLAIR),
     Experiment('fgsb_flair_prior_2subj', 'FGSB (2), threshold prior',
                'configs/fgsb/fgsb_phantom_flair_prior_2subj.py', FLAIR, 2, MAIN_FLAIR),
+    Experiment('fgsb_srccond_flair_prior_2subj', 'FGSB (2), prior, source-conditioned',
+               'configs/study/fgsb_phantom_flair_prior_source_conditioned_2subj.py', FLAIR, 2,
+               MAIN_FLAIR),
     # The ablations start from the prior configuration (NFE 5) and change one thing;
     # NFE 5 is that configuration itself, so its row reports that run.
     *(Experiment(f'ablation_{key}', label, f'configs/ablations/fgsb_flair_prior_{key}.py',

@@ -77,6 +77,13 @@ class SchrodingerBridgeSampler:
             1 (default) is UNSB's uniform draw. A larger weight trains the
             first prediction, on which the whole inference chain builds, more
             often (docs/results.md); one number serves every NFE.
+        condition_on_source: ``False`` (default, METHOD.md) gives the generator
+            the bridge state alone. ``True`` gives it ``cat(X_j, x0)`` at every
+            step, the chain's own source as a second channel (conditional
+            diffusion models do the same), so that no step has to read the
+            anatomy from the half-way average of two contrasts
+            (docs/results.md, "Why FGSB (2) trails Pix2Pix (2)"). The
+            generator then needs twice the image channels as input.
 
     The generator is any callable ``G(x, t_idx, z)`` with ``t_idx`` a LongTensor
     ``(B,)`` of step indices and ``z`` a latent ``(B, G.z_dim)``. Every method
@@ -85,7 +92,7 @@ class SchrodingerBridgeSampler:
 
     def __init__(self, num_steps: int = 5, tau: float = 0.01, use_noise: bool = True,
                  guidance: Union[None, dict, Callable[[int], Sequence[float]]] = None,
-                 first_step_weight: float = 1.0):
+                 first_step_weight: float = 1.0, condition_on_source: bool = False):
         if tau < 0:
             raise ValueError(f'tau must be >= 0, got {tau}')
         self.num_steps = num_steps
@@ -110,6 +117,7 @@ class SchrodingerBridgeSampler:
         weights = torch.ones(num_steps, dtype=torch.float64)
         weights[0] = self.first_step_weight
         self.step_probs = weights / weights.sum()
+        self.condition_on_source = bool(condition_on_source)
 
     def guidance_weights(self) -> Optional[list[float]]:
         """``[alpha_1, ..., alpha_T]``, or ``None`` for an unguided (UNSB) sampler."""
@@ -174,9 +182,10 @@ class SchrodingerBridgeSampler:
                                  f'source has shape {tuple(source.shape)}')
         sizes = [source.shape[0] for source in sources]
         x = torch.cat(list(sources), dim=0)
+        condition = x  # every chain is conditioned on its own source
         with _frozen(G):
             for j in range(1, k + 1):
-                y_hat = self.predict(G, x, j - 1, generator)
+                y_hat = self.predict(G, x, j - 1, generator, source=condition)
                 if self.alphas is not None:
                     y_hat = torch.cat([
                         y if target is None else
@@ -208,7 +217,7 @@ class SchrodingerBridgeSampler:
         x = x0
         with _frozen(G):
             for j in range(num_steps):
-                y_hat = self.predict(G, x, j, generator)
+                y_hat = self.predict(G, x, j, generator, source=x0)
                 predictions.append(y_hat)
                 if j < num_steps - 1:
                     x = self._step(x, y_hat, grid, j + 1, generator)
@@ -241,13 +250,32 @@ class SchrodingerBridgeSampler:
 
     # ------------------------------------------------------------------- helpers
     def predict(self, G: Generator, x: torch.Tensor, step: int,
-                 generator: Optional[torch.Generator]) -> torch.Tensor:
+                generator: Optional[torch.Generator],
+                source: Optional[torch.Tensor] = None) -> torch.Tensor:
         """``G(X_step, step, z)`` with a fresh latent ``z ~ N(0, I)`` (with
-        gradients and in ``G``'s current mode: callers choose both)."""
+        gradients and in ``G``'s current mode: callers choose both).
+
+        ``source`` is the chain's ``x0``; a sampler with
+        ``condition_on_source`` needs it and feeds ``cat(X_step, x0)``.
+        """
         batch = x.shape[0]
         z = _randn((batch, _latent_size(G)), x, generator)
         t_idx = torch.full((batch,), step, dtype=torch.long, device=x.device)
-        return G(x, t_idx, z)
+        return G(self.generator_input(x, source), t_idx, z)
+
+    def generator_input(self, x: torch.Tensor,
+                        source: Optional[torch.Tensor]) -> torch.Tensor:
+        """What the generator reads for state ``x`` of the chain from ``source``:
+        ``x`` itself, or ``cat(x, source)`` with ``condition_on_source``."""
+        if not self.condition_on_source:
+            return x
+        if source is None:
+            raise ValueError('this sampler has condition_on_source=True: give the '
+                             "chain's source x0 (source=...) with every generator call")
+        if source.shape != x.shape:
+            raise ValueError(f'source has shape {tuple(source.shape)} but the bridge '
+                             f'state has shape {tuple(x.shape)}')
+        return torch.cat([x, source], dim=1)
 
     def _step(self, x: torch.Tensor, y_hat: torch.Tensor, grid: torch.Tensor, j: int,
               generator: Optional[torch.Generator]) -> torch.Tensor:

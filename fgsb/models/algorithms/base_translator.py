@@ -24,6 +24,12 @@ class BaseTranslator(BaseModel):
     def translate(self, source):
         raise NotImplementedError
 
+    @property
+    def source_channels(self) -> int:
+        """Channels of the ``source`` that ``translate`` takes (tools build
+        dummy inputs from it): the generator's input channels by default."""
+        return getattr(self.generator, 'in_channels', 1)
+
     def forward(self, inputs, data_samples=None, mode='tensor'):
         # MMEngine calls forward only through val/test steps and FLOP tools.
         return self.translate(inputs)

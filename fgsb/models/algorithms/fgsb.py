@@ -73,6 +73,14 @@ class FGSB(BaseTranslator):
                  guidance_anneal=None, fast=True, data_preprocessor=None, init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.sampler = SAMPLERS.build(sampler)
+        if self.sampler.condition_on_source:
+            image_channels = generator.get('out_channels', 1)
+            if generator.get('in_channels', 1) != 2 * image_channels:
+                raise ValueError(
+                    'sampler.condition_on_source=True feeds the generator the bridge '
+                    f'state and the source ({2 * image_channels} channels): set '
+                    f"generator.in_channels={2 * image_channels}, got "
+                    f"{generator.get('in_channels', 1)}")
         # Every time-conditional network embeds the sampler's step indices.
         steps = dict(num_timesteps=self.sampler.num_steps)
         self.generator = MODELS.build({**steps, **generator})
@@ -119,6 +127,13 @@ class FGSB(BaseTranslator):
                              'or neither (None)')
         return None if network_cfg is None else MODELS.build({**defaults, **network_cfg})
 
+    @property
+    def source_channels(self) -> int:
+        """A source-conditioned generator reads the bridge state and the source,
+        so the source has half its input channels."""
+        channels = self.generator.in_channels
+        return channels // 2 if self.sampler.condition_on_source else channels
+
     # ----------------------------------------------------------------- inference
     def translate(self, source):
         """NFE-step inference (METHOD.md 4): the final prediction."""
@@ -141,7 +156,7 @@ class FGSB(BaseTranslator):
         scale = self.guidance_scale()
         with optim_wrapper['generator'].optim_context(self.generator):
             chains = self._run_chains(sources, k, targets, scale)
-            outputs = self._generate_from_chains(chains, k)
+            outputs = self._generate_from_chains(chains, sources, k)
         xk, xk_neg = chains[0], chains[1]
         y_hat, y_hat_neg = outputs[0], outputs[1]
         y_idt = outputs[2] if self.identity else None
@@ -190,16 +205,18 @@ class FGSB(BaseTranslator):
         progress = hub.get_info('iter', 0) / max_iters
         return annealed_guidance_scale(progress, *self.guidance_anneal)
 
-    def _generate_from_chains(self, chains, k):
-        """``Yhat = G(X_k, k, z)`` of every chain, with gradients."""
+    def _generate_from_chains(self, chains, sources, k):
+        """``Yhat = G(X_k, k, z)`` of every chain, with gradients (each chain
+        conditioned on its own source where the sampler asks for it)."""
         if self.fast:
-            return self._generate(torch.cat(chains), k, len(chains))
-        return [self._generate(chain, k, 1)[0] for chain in chains]
+            return self._generate(torch.cat(chains), torch.cat(sources), k, len(chains))
+        return [self._generate(chain, source, k, 1)[0]
+                for chain, source in zip(chains, sources)]
 
-    def _generate(self, x, k, num_chunks):
+    def _generate(self, x, source, k, num_chunks):
         t = torch.full((x.shape[0],), k, dtype=torch.long, device=x.device)
         z = torch.randn(x.shape[0], self.generator.z_dim, device=x.device)
-        return self.generator(x, t, z).chunk(num_chunks)
+        return self.generator(self.sampler.generator_input(x, source), t, z).chunk(num_chunks)
 
     def _discriminator_step(self, optim_wrapper, x1, y_hat, t):
         d_optim = optim_wrapper['discriminator']
@@ -272,22 +289,28 @@ class FGSB(BaseTranslator):
         graph, in one call, and the queries in another; the baseline encodes
         each image of each term on its own, with gradients.
         """
-        pairs = [('loss_g_nce', x0, y_hat)]
+        # (name, key, query, the source of the query's chain)
+        pairs = [('loss_g_nce', x0, y_hat, x0)]
         if y_idt is not None:
-            pairs.append(('loss_g_idt_nce', x1, y_idt))
+            pairs.append(('loss_g_idt_nce', x1, y_idt, x1))
+        keys = [(key, source) for _, key, _, source in pairs]
+        queries = [(query, source) for _, _, query, source in pairs]
         if self.fast:
             with torch.no_grad():
-                key_feats = self._encode_each([key for _, key, _ in pairs])
-            query_feats = self._encode_each([query for _, _, query in pairs])
+                key_feats = self._encode_each(keys)
+            query_feats = self._encode_each(queries)
         else:
-            key_feats = [self._encode_each([key])[0] for _, key, _ in pairs]
-            query_feats = [self._encode_each([query])[0] for _, _, query in pairs]
+            key_feats = [self._encode_each([key])[0] for key in keys]
+            query_feats = [self._encode_each([query])[0] for query in queries]
         return {name: self._patch_nce(keys, queries, prior)
-                for (name, _, _), keys, queries in zip(pairs, key_feats, query_feats)}
+                for (name, *_), keys, queries in zip(pairs, key_feats, query_feats)}
 
     def _encode_each(self, images):
-        """Encoder features at step 0 of each image batch, from one batched call."""
-        batch = torch.cat(images)
+        """Encoder features at step 0 of each ``(image, source)`` batch, from one
+        batched call. A source-conditioned generator reads ``cat(image, source)``
+        (the key ``x0`` then reads as step 0 of its own chain)."""
+        batch = self.sampler.generator_input(torch.cat([image for image, _ in images]),
+                                             torch.cat([source for _, source in images]))
         t0 = torch.zeros(batch.shape[0], dtype=torch.long, device=batch.device)
         z = torch.randn(batch.shape[0], self.generator.z_dim, device=batch.device)
         feats = self.generator.encode(batch, t0, z, self.nce_layers)
