@@ -8,7 +8,9 @@ setup(
     python_requires='>=3.9',
     packages=find_packages(include=['fgsb', 'fgsb.*']),
     install_requires=[
-        'torch>=2.1',
+        # 2.6: torch.load(weights_only=True) refuses every global outside the
+        # allow-list, which the checkpoint loader relies on
+        'torch>=2.6',
         'mmengine==0.10.7',
         'nibabel>=5.0',
         'scikit-image>=0.21',

@@ -1,14 +1,14 @@
 """tools/analyze_bridge_steps.py: per-step scores of the inference and guided chains."""
 import importlib.util
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from fgsb.samplers import SchrodingerBridgeSampler
+import fgsb.models  # noqa: F401
+from fgsb.registry import MODELS
 from conftest import tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +33,17 @@ class Copy(nn.Module):
         return x
 
 
+def bridge_model(generator, model_type='FGSB', in_channels=1, **sampler):
+    """A generator-only bridge model whose generator is then swapped for ``generator``."""
+    model = MODELS.build(dict(
+        type=model_type, discriminator=None, gan_loss=None, mi_estimator=None, sb_loss=None,
+        nce_loss=None, generator=dict(type='TimeConditionalResnetGenerator', ngf=4,
+                                      n_blocks=1, in_channels=in_channels),
+        sampler=dict(type='SchrodingerBridgeSampler', **sampler)))
+    model.generator = generator
+    return model
+
+
 def test_slice_psnr_by_hand():
     target = torch.zeros(2, 1, 4, 4)
     prediction = torch.full_like(target, 0.2)  # MSE 0.04, range 2: 10 log10(4 / 0.04)
@@ -40,9 +51,8 @@ def test_slice_psnr_by_hand():
 
 
 def test_copy_generator_stays_at_the_source_unless_guided():
-    sampler = SchrodingerBridgeSampler(num_steps=5, use_noise=False,
-                                       guidance=dict(type='LinearGuidance'))
-    model = SimpleNamespace(sampler=sampler, generator=Copy())
+    model = bridge_model(Copy(), num_steps=5, use_noise=False,
+                         guidance=dict(type='LinearGuidance'))
     source, target = -torch.ones(3, 1, 8, 8), torch.ones(3, 1, 8, 8)
     inference, guided = tool.step_scores(model, source, target, torch.Generator())
     # inference: every Yhat_j is the source (error 2 everywhere): 10 log10(4 / 4) = 0 dB
@@ -52,7 +62,7 @@ def test_copy_generator_stays_at_the_source_unless_guided():
     assert means[0] == pytest.approx(0.0) and all(b > a for a, b in zip(means, means[1:]))
     # X_1 = 0.5 x0 + 0.5 x1 = 0: error 1 everywhere, 10 log10(4) dB
     assert means[1] == pytest.approx(10 * np.log10(4.0))
-    unguided = SimpleNamespace(sampler=SchrodingerBridgeSampler(num_steps=3), generator=Copy())
+    unguided = bridge_model(Copy(), 'UNSB', num_steps=3)
     assert tool.step_scores(unguided, source, target, torch.Generator())[1] is None
 
 
@@ -66,9 +76,8 @@ class SourceChannel(nn.Module):
 
 
 def test_guided_chain_of_a_source_conditioned_sampler_gets_the_source():
-    sampler = SchrodingerBridgeSampler(num_steps=3, use_noise=False, condition_on_source=True,
-                                       guidance=dict(type='LinearGuidance'))
-    model = SimpleNamespace(sampler=sampler, generator=SourceChannel())
+    model = bridge_model(SourceChannel(), in_channels=2, num_steps=3, use_noise=False,
+                         condition_on_source=True, guidance=dict(type='LinearGuidance'))
     source, target = -torch.ones(2, 1, 8, 8), torch.ones(2, 1, 8, 8)
     inference, guided = tool.step_scores(model, source, target, torch.Generator())
     # every prediction is the source itself: error 2 everywhere, 0 dB, at every step
@@ -95,3 +104,10 @@ def test_cli_on_a_tiny_checkpoint(prepared_root, tmp_path, capsys):
     torch.save({'state_dict': MODELS.build(pix2pix.model).state_dict()}, tmp_path / 'p.pth')
     one_step = tool.main([str(tmp_path / 'p2p.py'), str(tmp_path / 'p.pth')])
     assert len(one_step['inference']) == 1 and 'guided' not in one_step
+
+
+def test_a_bad_option_is_one_line_naming_it(tmp_path):
+    config = str(ROOT / 'configs/fgsb/fgsb_phantom_2subj.py')
+    with pytest.raises(SystemExit, match=r'^error: .*model\.genrator'):
+        tool.main([config, str(tmp_path / 'none.pth'), '--cfg-options',
+                   'model.genrator.ngf=8'])

@@ -1,10 +1,10 @@
-"""tools/analyze_complexity.py, tools/benchmark.py and FGSB's baseline path.
+"""tools/analyze_complexity.py, tools/benchmark.py and the straightforward FGSB step.
 
-The baseline path (``FGSB(fast=False)``) exists to be measured against the
-fast one, so the fast path must do the same maths: with every random draw
-taken out (z without effect, no bridge noise, fixed patches, pinned k) both
-give the same losses and the same updated weights, with fewer generator
-calls on the fast path.
+The straightforward step (``fgsb.benchmarking.straightforward_step``)
+exists to be measured against FGSB's fast ``train_step``, so the fast path
+must do the same maths: with every random draw taken out (z without effect,
+no bridge noise, fixed patches, pinned k) both give the same losses and the
+same updated weights, with fewer generator calls on the fast path.
 """
 import copy
 import json
@@ -17,7 +17,12 @@ import torch
 
 import fgsb.engine  # noqa: F401
 import fgsb.models  # noqa: F401
+import fgsb.benchmarking.straightforward_step as straightforward_module
 import fgsb.models.algorithms.fgsb as fgsb_module
+from fgsb.benchmarking import BenchmarkSettings, Variant, format_table
+from fgsb.benchmarking.straightforward_step import straightforward_train_step
+from fgsb.benchmarking.variants import chosen_variants, primary_variant
+from fgsb.engine.precision import Precision
 from fgsb.engine.optim_wrapper_constructor import MultiOptimWrapperConstructor
 from fgsb.registry import MODELS
 from conftest import TINY_PHANTOM
@@ -44,7 +49,6 @@ def tiny_fgsb_with_ssl():
         ctx_loss=dict(type='PriorWeightedL1Loss', loss_weight=10.0),
         ssl_loss=dict(type='SSLReconstructionLoss', loss_weight=1.0),
         num_patches=16, nce_layers=(0, 4, 8, 10, 11)))
-    model.sampler.draw_step_index = lambda generator=None: 2
     return model
 
 
@@ -86,24 +90,35 @@ def count_generator_calls(model):
     return counts
 
 
-def one_step(model):
+def one_step(model, step):
     before = copy.deepcopy(model.state_dict())
     calls = count_generator_calls(model)
     torch.manual_seed(5)  # the SSL quadrant: the same draw on both paths
-    logs = model.train_step(make_batch(), sgd_for(model))
+    logs = step(model, make_batch(), sgd_for(model))
     updates = {name: value - before[name] for name, value in model.state_dict().items()}
     return logs, updates, calls
 
 
-def test_fast_and_baseline_paths_give_the_same_losses_and_gradients(monkeypatch):
-    monkeypatch.setattr(fgsb_module, 'sample_patch_ids', fixed_patch_ids)
+STEP_INDEX = 2  # pinned: both paths run the chains to the same X_k
+
+
+def fast_train_step(model, data, optim_wrapper):
+    return model.train_step(data, optim_wrapper, step_index=STEP_INDEX)
+
+
+def baseline_train_step(model, data, optim_wrapper):
+    return straightforward_train_step(model, data, optim_wrapper, STEP_INDEX)
+
+
+def test_fast_and_straightforward_steps_give_the_same_losses_and_gradients(monkeypatch):
+    for module in (fgsb_module, straightforward_module):
+        monkeypatch.setattr(module, 'sample_patch_ids', fixed_patch_ids)
     monkeypatch.setattr(torch, 'randn', zeros_instead_of_randn)
     fast = tiny_fgsb_with_ssl()
     baseline = copy.deepcopy(fast)
-    baseline.fast = False
 
-    fast_logs, fast_updates, fast_calls = one_step(fast)
-    baseline_logs, baseline_updates, baseline_calls = one_step(baseline)
+    fast_logs, fast_updates, fast_calls = one_step(fast, fast_train_step)
+    baseline_logs, baseline_updates, baseline_calls = one_step(baseline, baseline_train_step)
 
     assert fast_logs.keys() == baseline_logs.keys()
     for name, value in fast_logs.items():
@@ -118,9 +133,25 @@ def test_fast_and_baseline_paths_give_the_same_losses_and_gradients(monkeypatch)
         for name in names:
             error = (fast_updates[name] - baseline_updates[name]).abs().max().item()
             assert error <= 1e-3 * scale, (name, error, scale)
-    # k = 2 and three chains: fast 2 chain calls + 1 with grad; baseline 3 * (2 + 1)
+    # k = 2 and three chains: fast 2 chain calls + 1 with grad; baseline 3 * (2 + 1);
+    # PatchNCE: fast keys + queries, baseline 2 terms * (key + query)
     assert fast_calls == {'forward': 3, 'encode': 2}
     assert baseline_calls == {'forward': 9, 'encode': 4}
+
+
+def test_straightforward_step_trains_without_identity_and_nce(monkeypatch):
+    """A UNSB-like model without the identity chain or PatchNCE: two chains."""
+    monkeypatch.setattr(torch, 'randn', zeros_instead_of_randn)
+    model = tiny_fgsb_with_ssl()
+    model.identity, model.nce_loss = False, None
+    fast_logs, _, fast_calls = one_step(copy.deepcopy(model), fast_train_step)
+    logs, _, calls = one_step(model, baseline_train_step)
+    assert 'loss_g_nce' not in logs and 'loss_g_idt_rec' not in logs
+    assert logs.keys() == fast_logs.keys()
+    for name, value in fast_logs.items():
+        assert value == pytest.approx(logs[name], rel=1e-5, abs=1e-6), name
+    assert calls == {'forward': 2 * (2 + 1), 'encode': 0}
+    assert fast_calls == {'forward': 2 + 1, 'encode': 0}
 
 
 # ------------------------------------------------------------ complexity tool
@@ -163,9 +194,10 @@ def test_benchmark_times_fast_and_baseline_paths_in_one_run(tmp_path, capsys):
                            '--mode', 'train', '--iters', '2', '--warmup', '0',
                            '--baseline', '--shape', '32', '32', '--loader-batches', '0',
                            '--no-memory', '--threads', '1', '--out', str(out),
-                           '--cfg-options', *TINY_FGSB])
+                           '--precision', 'fp32', '--cfg-options', *TINY_FGSB])
     assert set(result['variants']) == {'fast', 'baseline'}
     assert result['primary_variant'] == 'fast'
+    assert result['precision'] == {'precision': 'fp32', 'reason': 'fp32 was requested'}
     assert result['step_index'] == 2  # (T - 1) // 2 for T = 5
     fast, baseline = result['variants']['fast'], result['variants']['baseline']
     assert fast['iters'] == baseline['iters'] == 2
@@ -190,7 +222,7 @@ def test_benchmark_inference_memory_and_loader(tmp_path, tiny_phantom):
     result = tool['main']([str(ROOT / 'configs/pix2pix/pix2pix_phantom_2subj.py'),
                            '--mode', 'infer', '--iters', '2', '--warmup', '1',
                            '--batch-size', '2', '--loader-batches', '3', '--threads', '1',
-                           '--cfg-options', *options])
+                           '--precision', 'fp32', '--cfg-options', *options])
     assert list(result['variants']) == ['default']
     assert result['images_per_s'] == pytest.approx(2 / result['s_per_iter_median'], rel=1e-3)
     # peak RSS of a process that imported torch and built the model: > 50 MB
@@ -202,7 +234,94 @@ def test_benchmark_inference_memory_and_loader(tmp_path, tiny_phantom):
 
 def test_benchmark_rejects_a_bad_step_index():
     tool = load_tool('benchmark')
-    with pytest.raises(SystemExit, match='step-index'):
+    with pytest.raises(SystemExit, match=r'step-index must lie in 0\.\.4, got 9'):
         tool['main']([str(ROOT / 'configs/fgsb/fgsb_phantom_2subj.py'), '--iters', '1',
                       '--shape', '32', '32', '--step-index', '9', '--no-memory',
                       '--loader-batches', '0', '--cfg-options', *TINY_FGSB])
+
+
+@pytest.mark.parametrize('option, message', [
+    (['--batch-size', '0'], 'argument --batch-size: must be >= 1, got 0'),
+    (['--shape', '0', '0'], 'argument --shape: must be >= 1, got 0'),
+    (['--iters', '0'], 'argument --iters: must be >= 1, got 0'),
+    (['--threads', 'two'], "argument --threads: invalid int value: 'two'"),
+    (['--amp', '--precision', 'fp32'], '--amp times fp32 and bf16 both'),
+])
+def test_benchmark_refuses_bad_options_in_one_line(option, message, capsys):
+    tool = load_tool('benchmark')
+    with pytest.raises(SystemExit) as exit_info:
+        tool['parse_args']([str(ROOT / 'configs/fgsb/fgsb_phantom_2subj.py'), *option])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and 'Traceback' not in err
+
+
+def test_benchmark_names_an_image_too_small_for_the_networks():
+    tool = load_tool('benchmark')
+    with pytest.raises(SystemExit) as exit_info:
+        tool['main']([str(ROOT / 'configs/fgsb/fgsb_phantom_2subj.py'), '--iters', '1',
+                      '--warmup', '0', '--shape', '2', '2', '--no-memory',
+                      '--loader-batches', '0', '--precision', 'fp32',
+                      '--cfg-options', *TINY_FGSB])
+    message = str(exit_info.value.code)
+    assert message.startswith('error: ') and 'fgsb_phantom_2subj.py' in message
+    assert 'iteration (fast) of batch 1 at 2x2 failed' in message
+    assert '\n' not in message
+
+
+def test_benchmark_names_a_missing_config(tmp_path):
+    tool = load_tool('benchmark')
+    with pytest.raises(SystemExit, match='nope.py: config file not found'):
+        tool['main']([str(tmp_path / 'nope.py'), '--no-memory'])
+
+
+# ------------------------------------------------------------ variants and table
+class OneStepModel:
+    """Stands for a model without a straightforward path (Pix2Pix)."""
+
+
+BF16 = Precision('bf16', 'bf16 was requested')
+
+
+@pytest.mark.parametrize('settings, names, primary', [
+    (BenchmarkSettings(), ['fast'], 'fast'),
+    (BenchmarkSettings(baseline=True), ['fast', 'baseline'], 'fast'),
+    (BenchmarkSettings(baseline=True, mode='infer'), ['fast'], 'fast'),
+    (BenchmarkSettings(precision=BF16), ['fast+bf16'], 'fast+bf16'),
+    (BenchmarkSettings(precision=BF16, amp=True, baseline=True),
+     ['fast', 'baseline', 'fast+bf16', 'baseline+bf16'], 'fast+bf16'),
+])
+def test_variants_follow_the_options(settings, names, primary):
+    model = tiny_fgsb_with_ssl()
+    variants, notes = chosen_variants(settings, model)
+    assert [v.name for v in variants] == names
+    assert primary_variant(settings, model).name == primary
+    assert [Variant.from_name(name) for name in names] == variants
+    assert notes == (['inference is the same on both paths; --baseline ignored']
+                     if settings.mode == 'infer' else [])
+
+
+def test_a_one_path_model_has_the_default_variant_only():
+    settings = BenchmarkSettings(baseline=True, precision=BF16, amp=True)
+    variants, notes = chosen_variants(settings, OneStepModel())
+    assert [v.name for v in variants] == ['default', 'default+bf16']
+    assert notes == ['OneStepModel has no baseline path; --baseline ignored']
+    with pytest.raises(ValueError, match="unknown variant 'slow'"):
+        Variant.from_name('slow')
+
+
+def test_table_lists_every_variant_with_its_speed_up():
+    row = dict(s_per_iter_median=2.0, s_per_iter_min=1.5, s_per_iter_max=3.0,
+               images_per_s=0.5, cpu_s_per_iter_median=1.75)
+    result = {'model_type': 'FGSB', 'mode': 'train', 'batch_size': 1, 'shape': [32, 48],
+              'step_index': 2, 'env': {'device_name': 'Some CPU', 'threads': 1},
+              'precision': {'precision': 'fp32', 'reason': 'fp32 was requested'},
+              'variants': {'fast': dict(row, speedup_vs_baseline=2.5, peak_mem_mb=301.4),
+                           'baseline': dict(row, speedup_vs_baseline=1.0)}}
+    lines = format_table(result).splitlines()
+    assert lines[0] == 'FGSB train, batch 1, 32x48, k=2, Some CPU, 1 threads'
+    assert lines[1] == 'precision: fp32 (fp32 was requested)'
+    assert lines[3].split() == ['fast', '2.000', '1.500', '3.000', '0.500', '2.50x', '1.750',
+                                '301']
+    assert lines[4].split() == ['baseline', '2.000', '1.500', '3.000', '0.500', '1.00x',
+                                '1.750', '-']

@@ -47,6 +47,8 @@ def tiny_options(cfg, data_root, work_dir):
             options.append(f'{path}.val_subjects=0')
         if dataset['type'] == 'PhantomSliceDataset':
             options += [f'{path}.phantom.{k}={v}' for k, v in TINY_PHANTOM.items()]
+            if dataset.phantom.get('sites'):  # a version-2 config on the version-1 tiny root
+                options.append(f'{path}.phantom.sites=None')
     model = cfg.model
     if model.type == 'Pix2Pix':
         depth = ('model.generator.num_downs=5' if model.generator.type == 'UnetGenerator'

@@ -1,4 +1,4 @@
-"""PairedSliceDataset and the slice preprocessing it is built from."""
+"""PairedSliceDataset and the slice pipeline it is built from."""
 import json
 
 import nibabel as nib
@@ -10,9 +10,9 @@ from scipy.ndimage import binary_erosion
 import fgsb.datasets.volume_cache as volume_cache
 from fgsb.datasets.nifti_io import VolumeError
 from fgsb.datasets.paired_slice_dataset import PairedSliceDataset, choose_subjects
-from fgsb.datasets.slice_preprocessing import (denormalise, normalise, pad_to_square,
-                                               resize_slices, restore_slice, robust_range,
-                                               square_padding, unpad)
+from fgsb.datasets.slice_preprocessing import (LEFT_RIGHT_AXIS, normalise, pad_to_square,
+                                               resize_slices, robust_range, square_padding,
+                                               unpad)
 from fgsb.registry import DATASETS, PRIORS
 
 SHAPE = (24, 20, 12)  # axis 2 is axial; in-plane 24 x 20 pads to 24 x 24
@@ -75,7 +75,6 @@ def test_normalise_maps_percentiles_to_minus_one_and_one():
     assert (lo, hi) == (10.0, 30.0)
     out = normalise(np.array([0.0, 10.0, 20.0, 30.0, 50.0]), lo, hi)
     np.testing.assert_allclose(out, [-1, -1, 0, 1, 1])  # clipped outside [lo, hi]
-    np.testing.assert_allclose(denormalise(out[1:4], lo, hi), [10, 20, 30])
 
 
 def test_robust_range_rejects_constant_brain():
@@ -113,14 +112,11 @@ def test_sample_shapes_dtypes_and_range(root):
         assert sample[key].min() == -1.0 and sample[key].max() <= 1.0
     assert set(sample['brain_mask'].unique().tolist()) == {0.0, 1.0}
     assert sample['lesion_mask'].sum() == 0  # s00 has no lesion mask
-    meta = sample['meta']
-    assert meta['subject'] == 's00' and meta['slice_index'] == kept[0]
-    assert meta['num_slices'] == 12 and meta['volume_shape'] == SHAPE and meta['axis'] == 2
-    assert meta['in_plane_shape'] == (24, 20) and meta['pad'] == ((0, 0), (2, 2))
-    assert meta['padded_shape'] == (24, 24) and meta['size'] == 32
-    assert meta['flipped'] is False and meta['included_slices'] == kept
-    assert meta['source_path'].endswith('s00/t1.nii.gz')
-    assert meta['target_path'].endswith('s00/t2.nii.gz')
+    assert sample['meta'] == dict(subject='s00', slice_index=kept[0], flipped=False)
+    layout = dataset.slice_layout('s00')
+    assert layout.indices == tuple(kept) and layout.volume_shape == SHAPE and layout.axis == 2
+    assert layout.in_plane_shape == (24, 20) and layout.pad == ((0, 0), (2, 2))
+    assert layout.side == 24 and layout.size == 32
     with_lesion = dataset[dataset.subject_slices('s01')[3]]
     assert with_lesion['lesion_mask'].sum() > 0
     assert dataset.metainfo['subjects'] == ['s00', 's01', 's02']
@@ -135,29 +131,34 @@ def test_normalisation_padding_exact_without_resize(root):
     meta = sample['meta']
     volume = nib.load(str(root / 's02' / 't2.nii.gz')).get_fdata().astype(np.float32)
     brain = brain_blob()
-    assert meta['norm_target'] == pytest.approx((volume[brain].min(), volume[brain].max()))
-    expected = normalise(volume[:, :, meta['slice_index']], *meta['norm_target'])
+    # percentiles (0, 100): the brain's minimum and maximum map onto -1 and 1
+    expected = normalise(volume[:, :, meta['slice_index']], volume[brain].min(),
+                         volume[brain].max())
     target = sample['target'][0].numpy()
     np.testing.assert_array_equal(target[:, 2:22], expected)
     assert (target[:, :2] == -1).all() and (target[:, 22:] == -1).all()  # minimum padding
-    np.testing.assert_array_equal(restore_slice(sample['target'], meta), expected)
+    np.testing.assert_array_equal(dataset.slice_layout('s02').restore(target), expected)
 
 
-def test_restore_slice_inverts_resize_approximately(root):
+def test_layout_restore_inverts_resize_approximately(root):
     dataset = PairedSliceDataset(root, size=48, flip_prob=1.0, min_brain_fraction=0.3)
     sample = dataset[1]
     meta = sample['meta']
     assert meta['flipped'] is True
     volume = nib.load(str(root / 's00' / 't1.nii.gz')).get_fdata().astype(np.float32)
-    expected = normalise(volume[:, :, meta['slice_index']], *meta['norm_source'])
-    restored = dataset.restore_slice(sample['source'], meta)
+    expected = normalise(volume[:, :, meta['slice_index']],
+                         *robust_range(volume, brain_blob(), (0.5, 99.5)))
+    layout = dataset.slice_layout('s00')
+    flipped = sample['source'][0].numpy()
+    restored = layout.restore(np.flip(flipped, axis=LEFT_RIGHT_AXIS))
     assert restored.shape == (24, 20)
     # the brain's rim is a step edge that resizing blurs; compare inside it
     inside = binary_erosion(brain_blob()[:, :, meta['slice_index']])
     error = np.abs(restored - expected)[inside]
     assert error.mean() < 0.02 and error.max() < 0.1
-    unflipped = dict(meta, flipped=False)
-    assert np.abs(restore_slice(sample['source'], unflipped) - expected)[inside].mean() > 0.1
+    assert np.abs(layout.restore(flipped) - expected)[inside].mean() > 0.1
+    with pytest.raises(ValueError, match=r'shape \(48, 48\)'):
+        layout.restore(flipped[:40])
 
 
 def test_background_slices_are_excluded(root):
@@ -174,7 +175,7 @@ def test_background_slices_are_excluded(root):
 def test_estimated_brain_mask_when_file_missing(tmp_path):
     root = write_root(tmp_path / 'nomask', brain_mask=False)
     dataset = PairedSliceDataset(root, size=None)
-    assert dataset[0]['meta']['included_slices'] == kept_axial_slices()
+    assert dataset.slice_layout('s00').indices == tuple(kept_axial_slices())
     expected = np.pad(brain_blob()[:, :, dataset[0]['meta']['slice_index']], ((0, 0), (2, 2)))
     np.testing.assert_array_equal(dataset[0]['brain_mask'][0].numpy(), expected)
 
@@ -268,6 +269,8 @@ def test_cache_dir_reuses_slices(root, tmp_path, monkeypatch):
         for key in ('source', 'target', 'brain_mask', 'lesion_mask'):
             assert torch.equal(a[key], b[key])
         assert a['meta'] == b['meta']
+    assert [first.slice_layout(s) for s in first.subjects] == \
+        [second.slice_layout(s) for s in second.subjects]
     PairedSliceDataset(root, size=24, cache_dir=cache)  # another setting, another entry
     assert len(calls) == 10
 
@@ -278,9 +281,11 @@ def test_subject_slices_lists_a_whole_volume(root):
         indices = dataset.subject_slices(subject)
         metas = [dataset[i]['meta'] for i in indices]
         assert {m['subject'] for m in metas} == {subject}
-        assert [m['slice_index'] for m in metas] == metas[0]['included_slices']
+        assert tuple(m['slice_index'] for m in metas) == dataset.slice_layout(subject).indices
     with pytest.raises(KeyError, match='s03'):
         dataset.subject_slices('s03')
+    with pytest.raises(KeyError, match='s03'):
+        dataset.slice_layout('s03')
 
 
 # ---------------------------------------------------------------- prior hook

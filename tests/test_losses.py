@@ -1,4 +1,4 @@
-"""Losses of METHOD.md 5 against hand-computed values on tiny tensors."""
+"""Losses of docs/method.md §5 against hand-computed values on tiny tensors."""
 import math
 
 import pytest

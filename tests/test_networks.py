@@ -146,7 +146,7 @@ def test_unet_rejects_sizes_not_divisible_by_two_to_the_num_downs():
 # ----------------------------------------------------------------- PatchGAN
 
 
-def test_plain_resnet_generator_matches_the_papers_pix2pix_size():
+def test_resnet_generator_matches_the_papers_pix2pix_size():
     # Table 6: Pix2Pix 14.12 M parameters = ResNet-9 (ngf 64) + 70x70 PatchGAN.
     count = lambda net: sum(p.numel() for p in net.parameters())
     generator = ResnetGenerator(ngf=64, n_blocks=9)
@@ -158,7 +158,7 @@ def test_plain_resnet_generator_matches_the_papers_pix2pix_size():
     assert len(blocks) == 9 and count(blocks[0]) == 2 * (256 * 256 * 9 + 256)
 
 
-def test_plain_resnet_generator_shapes_gradients_and_errors():
+def test_resnet_generator_shapes_gradients_and_errors():
     generator = ResnetGenerator(ngf=8, n_blocks=3, use_dropout=True)
     assert sum(isinstance(m, nn.Dropout) for m in generator.modules()) == 3
     x = torch.randn(2, 1, 32, 36)
@@ -172,7 +172,7 @@ def test_plain_resnet_generator_shapes_gradients_and_errors():
         generator(torch.randn(1, 2, 32, 32))
 
 
-def test_plain_resnet_block_is_a_residual():
+def test_resnet_block_is_a_residual():
     generator = ResnetGenerator(ngf=4, n_blocks=1)
     block = generator.model[10]
     nn.init.zeros_(block.body[-2].weight)  # last conv of the block off: identity
@@ -225,14 +225,18 @@ def test_discriminator_checks_step_and_size():
 def test_generator_output_shape_range_and_conditioning():
     net = small_generator()
     assert net.z_dim == 32
+    # Every call below has the same batch shape: oneDNN picks its convolution
+    # kernels by shape (AVX-512/AMX CPUs differently for batch 1 and 2), so
+    # outputs of two shapes may differ by ~1e-6 although the maths is the same.
     x = torch.randn(1, 1, 32, 32).expand(2, -1, -1, -1)
     z = torch.randn(1, net.z_dim).expand(2, -1)
     y = net(x, steps(0, 3), z)
     assert y.shape == (2, 1, 32, 32) and y.abs().max() <= 1
-    assert not torch.allclose(y[0], y[1], atol=1e-6)              # k matters
-    y_z = net(x[:1], steps(0), torch.randn(1, net.z_dim))
-    assert not torch.allclose(y[:1], y_z, atol=1e-6)              # z matters
-    assert torch.allclose(net(x[:1], steps(0), z[:1]), y[:1], atol=1e-6)  # deterministic
+    # k and z move the freshly initialised output by ~1e-4, rounding by ~1e-6
+    assert (y[0] - y[1]).abs().max() > 1e-5                       # k matters
+    y_z = net(x, steps(0, 3), torch.randn(1, net.z_dim).expand(2, -1))
+    assert (y_z - y).abs().max() > 1e-5                           # z matters
+    assert torch.equal(net(x, steps(0, 3), z), y)                 # deterministic
 
 
 def test_generator_gradients_reach_every_parameter():
@@ -303,7 +307,9 @@ def test_patch_sample_mlp_gathers_each_sample_and_normalises():
     assert torch.allclose(out[0].norm(dim=-1), torch.ones(2, 3), atol=1e-5)
     # sample 1, patch 2 = flat location 13 = row 2, column 3 of a 4x5 map
     by_hand = mlp.mlps[0](feats[0][1, :, 2, 3])
-    assert torch.allclose(out[0][1, 2], by_hand / by_hand.norm(), atol=1e-6)
+    # one vector against a batch of patches: float32 kernels agree to ~1e-6
+    # of these unit vectors, another location differs by ~0.1
+    assert torch.allclose(out[0][1, 2], by_hand / by_hand.norm(), rtol=0, atol=1e-5)
     sum(o.sum() for o in out).backward()
     assert grads_missing(mlp) == []
 

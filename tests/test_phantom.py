@@ -1,7 +1,10 @@
-"""The brain phantom: signal equations, determinism, contrasts, lesions, the root layout."""
+"""The brain phantom (version 1 and the root): signal equations, determinism, contrasts,
+lesions, the root layout. Version 2: test_phantom_v2.py."""
 import importlib.util
 import json
 import math
+import os
+import stat
 import threading
 import time
 from pathlib import Path
@@ -13,12 +16,22 @@ from scipy import ndimage as ndi
 
 from fgsb.datasets import phantom
 from fgsb.datasets.nifti_io import load_volume
+from fgsb.datasets.phantom_deformation import bspline_matrix, trilinear_sample
+from fgsb.datasets.phantom_template import load_template
 from fgsb.datasets.phantom_tissues import (MODALITIES, TISSUES, inversion_recovery,
                                            relaxation_table, spin_echo,
                                            spoiled_gradient_echo, tissue_signal)
 
 FAST = 4    # 4 mm grid: determinism, layout
 DETAIL = 2  # 2 mm grid: lesions of a few mm need it
+TOOL = Path(__file__).resolve().parents[1] / 'tools' / 'make_phantom.py'
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location('make_phantom', TOOL)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
 
 
 @pytest.fixture(scope='module')
@@ -62,7 +75,7 @@ def test_bad_field_strength_and_modality_are_named():
 # --- building blocks -------------------------------------------------------
 
 def test_bspline_weights_are_a_partition_of_unity():
-    weights = phantom.bspline_matrix(50, 7.0)
+    weights = bspline_matrix(50, 7.0)
     np.testing.assert_allclose(weights.sum(1), 1.0, atol=1e-6)
     # at a control point the cubic B-spline weights are 1/6, 4/6, 1/6
     np.testing.assert_allclose(weights[7][weights[7] > 0], [1 / 6, 4 / 6, 1 / 6], atol=1e-6)
@@ -72,7 +85,7 @@ def test_trilinear_sample_matches_map_coordinates():
     rng = np.random.default_rng(0)
     maps = rng.random((9, 10, 11, 3)).astype(np.float32)
     coords = (rng.random((3, 400)) * np.array([[11], [12], [13]]) - 1.5).astype(np.float32)
-    out = phantom.trilinear_sample(maps, coords)
+    out = trilinear_sample(maps, coords)
     inside = np.all((coords >= 0) & (coords < np.array([[8], [9], [10]])), axis=0)
     for k in range(3):
         ref = ndi.map_coordinates(maps[..., k], coords, order=1)
@@ -100,7 +113,7 @@ def test_subjects_and_seeds_differ():
 
 def test_volumes_are_finite_float32_and_zero_outside_the_brain():
     s = phantom.generate_subject(2, seed=0, downsample=FAST)
-    template = phantom.load_template(FAST)
+    template = load_template(FAST)
     for key in MODALITIES:
         v = s[key]
         assert v.dtype == np.float32 and v.shape == template.shape
@@ -167,7 +180,7 @@ def test_generate_subject_rejects_bad_arguments():
 
 def test_generated_root_has_the_prepared_layout(tmp_path):
     root = phantom.generate_phantom(tmp_path / 'ph', num_subjects=3, seed=2, num_test=1,
-                                    progress=False, downsample=FAST)
+                                    progress=False, downsample=FAST, version=1)
     splits = json.loads((root / 'splits.json').read_text())
     assert splits['train'] == ['phantom_000', 'phantom_001']
     assert splits['test'] == ['phantom_002']
@@ -230,18 +243,106 @@ def test_bad_root_arguments_are_named(tmp_path):
     with pytest.raises(ValueError, match='num_test'):
         phantom.generate_phantom(tmp_path, num_subjects=2, num_test=2, progress=False)
     with pytest.raises(ValueError, match='field_strength'):
-        phantom.generate_phantom(tmp_path, field_strength=2, progress=False)
+        phantom.generate_phantom(tmp_path, field_strength=2, progress=False, version=1)
 
 
 def test_montage_is_written(tmp_path):
     root = phantom.generate_phantom(tmp_path / 'ph', num_subjects=2, num_test=1,
                                     progress=False, downsample=FAST)
-    path = Path(__file__).resolve().parents[1] / 'tools' / 'make_phantom.py'
-    spec = importlib.util.spec_from_file_location('make_phantom', path)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
     png = tmp_path / 'montage.png'
-    tool.save_montage(root, png)
+    load_tool().save_montage(root, png)
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
-    assert nib.load(str(root / 'phantom_000' / 't1.nii.gz')).shape == phantom.load_template(
+    assert nib.load(str(root / 'phantom_000' / 't1.nii.gz')).shape == load_template(
         FAST).shape
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['montage.png', 'ph']
+
+
+# --- fixed output, safe writing, the command ---------------------------------
+
+# generate_subject(0, seed=0, downsample=FAST) at four voxels deep in the brain.
+# A change of the generator changes them by far more than a quantum (1/8 a.u.),
+# which float rounding on another CPU can at most move them by.
+PINNED_VOXELS = [(8, 20, 18), (20, 39, 18), (29, 22, 24), (41, 30, 24)]
+PINNED_VALUES = {'t1': [280.75, 298.5, 292.25, 299.5],
+                 't2': [292.375, 235.375, 283.625, 216.125],
+                 'pd': [750.0, 626.0, 643.125, 636.125],
+                 'flair': [161.375, 138.375, 145.75, 164.0],
+                 't2star': [188.375, 178.25, 180.625, 165.375]}
+
+
+def test_the_volumes_of_a_seed_stay_fixed():
+    # version 1 must stay reproducible: a change of the generator is a new version
+    s = phantom.generate_subject(0, seed=0, downsample=FAST)
+    for modality, values in PINNED_VALUES.items():
+        got = [float(s[modality][voxel]) for voxel in PINNED_VOXELS]
+        np.testing.assert_allclose(got, values, atol=0.125, err_msg=modality)
+    assert abs(int(s['brain_mask'].sum()) - 30302) <= 3
+    assert abs(int(s['lesion_mask'].sum()) - 12) <= 1
+
+
+def test_a_subject_folder_with_a_users_file_is_never_replaced(tmp_path):
+    root = tmp_path / 'ph'
+    (root / 'phantom_000').mkdir(parents=True)
+    (root / 'phantom_000' / 'mydata.txt').write_text('precious')
+    with pytest.raises(phantom.PhantomRootError, match=r'phantom_000 holds files the phantom '
+                                                       r'did not write \(mydata.txt\)'):
+        phantom.generate_phantom(root, num_subjects=2, num_test=1, progress=False,
+                                 downsample=FAST)
+    assert (root / 'phantom_000' / 'mydata.txt').read_text() == 'precious'
+    assert sorted(p.name for p in root.iterdir()) == ['phantom_000']  # refused before work
+    (root / 'phantom_001').write_text('a file, not a folder')
+    (root / 'phantom_000' / 'mydata.txt').unlink()
+    with pytest.raises(phantom.PhantomRootError, match='phantom_001 is not a folder'):
+        phantom.generate_phantom(root, num_subjects=2, num_test=1, progress=False,
+                                 downsample=FAST)
+
+
+def test_an_interrupted_phantom_is_completed_and_its_temporaries_removed(tmp_path):
+    root = tmp_path / 'ph'
+    (root / 'phantom_000').mkdir(parents=True)
+    (root / 'phantom_000' / 't1.nii.gz').write_bytes(b'half a run ago')
+    # what a SIGKILL leaves: the temporary folder of the subject being written
+    stale = root / '.phantom_001.0badc0de.fgsb-tmp'
+    stale.mkdir()
+    (stale / 't1.nii.gz').write_bytes(b'x' * 1000)
+    phantom.generate_phantom(root, num_subjects=2, num_test=1, progress=False,
+                             downsample=FAST)
+    assert sorted(p.name for p in root.iterdir()) == ['phantom_000', 'phantom_001',
+                                                      'splits.json']
+    assert load_volume(root / 'phantom_000' / 't1.nii.gz')[1].any()
+
+
+def test_a_phantom_root_gets_the_permissions_of_the_umask(tmp_path):
+    saved = os.umask(0o027)
+    try:
+        root = phantom.generate_phantom(tmp_path / 'ph', num_subjects=2, num_test=1,
+                                        progress=False, downsample=FAST)
+    finally:
+        os.umask(saved)
+    assert stat.S_IMODE((root / 'phantom_000').stat().st_mode) == 0o750
+    for path in (root / 'splits.json', root / 'phantom_000' / 'flair.nii.gz'):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--subjects', '0'], '--subjects must be at least 1, got 0'),
+    (['--seed', '-1'], '--seed must be at least 0, got -1'),
+    (['--max-lesions', '-2'], '--max-lesions must be at least 0, got -2'),
+    (['--subjects', '4', '--test-subjects', '4'], '--test-subjects 4 leaves no training'),
+])
+def test_the_command_names_a_bad_option_in_one_line(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        load_tool().main(['--out', str(tmp_path / 'ph'), *argv])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert message in error and 'Traceback' not in error
+    assert not (tmp_path / 'ph').exists()
+
+
+def test_the_command_refuses_a_users_folder_in_one_line(tmp_path, capsys):
+    (tmp_path / 'ph' / 'phantom_000').mkdir(parents=True)
+    (tmp_path / 'ph' / 'phantom_000' / 'mydata.txt').write_text('precious')
+    assert load_tool().main(['--out', str(tmp_path / 'ph')]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count('\n') == 0 and 'mydata.txt' in error and 'phantom_000' in error
+    assert (tmp_path / 'ph' / 'phantom_000' / 'mydata.txt').read_text() == 'precious'

@@ -7,7 +7,9 @@ contrast sampled on the T1 grid, a lesion mask must land on its labels.
 """
 import importlib.util
 import json
+import os
 import shlex
+import stat
 from pathlib import Path
 
 import nibabel as nib
@@ -19,7 +21,7 @@ from scipy.spatial.transform import Rotation
 from fgsb.datasets.nifti_io import VolumeError
 from fgsb.datasets.preparers import subject_folder
 from fgsb.datasets.preparers.base import PreparationError
-from fgsb.datasets.preparers.brain_mask import estimate_brain_mask
+from fgsb.datasets.preparers.head_mask import otsu_head_mask
 from fgsb.datasets.preparers.ixi import IXIPreparer
 from fgsb.datasets.preparers.lesion_masks import as_label_map, lesion_masks
 from fgsb.datasets.preparers.paired import PairedPreparer
@@ -483,6 +485,42 @@ def test_a_failed_write_leaves_no_half_written_subject(tmp_path, monkeypatch):
     assert (out / 'p1' / 't2.nii.gz').read_bytes() == before  # the old folder is intact
 
 
+def test_a_prepared_set_gets_the_permissions_of_the_umask(tmp_path):
+    raw, out = tmp_path / 'raw', tmp_path / 'out'
+    preparer = write_small_pairs(raw, subjects=('p1', 'p2'))
+    saved = os.umask(0o022)
+    try:
+        prepare_dataset(preparer, raw, out, test_subjects=1, progress=False)
+    finally:
+        os.umask(saved)
+    # shared data: colleagues read it, as any file the user writes
+    assert stat.S_IMODE((out / 'p1').stat().st_mode) == 0o755
+    for path in (out / 'splits.json', out / 'p1' / 't1.nii.gz', out / 'p1' / '.prepared.json'):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path.name
+
+
+def test_a_killed_runs_temporaries_are_removed_by_the_next(tmp_path):
+    raw, out = tmp_path / 'raw', tmp_path / 'out'
+    preparer = write_small_pairs(raw, subjects=('p1', 'p2'))
+    stale = out / '.p1.0badc0de.fgsb-tmp'  # the subject folder a SIGKILL interrupted
+    stale.mkdir(parents=True)
+    (stale / 't1.nii.gz').write_bytes(b'half')
+    prepare_dataset(preparer, raw, out, test_subjects=1, progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ['p1', 'p2', 'splits.json']
+
+
+def test_zero_test_subjects_says_one_is_needed(tmp_path, capsys):
+    raw = tmp_path / 'raw'
+    write_small_pairs(raw)
+    code = run_tool(['paired', '--root', str(raw), '--out', str(tmp_path / 'out'),
+                     '--pattern', 't1=T1.nii.gz', '--pattern', 't2=T2.nii.gz',
+                     '--test-subjects', '0', '--no-progress'])
+    error = capsys.readouterr().err.strip()
+    assert code == 2 and error.count('\n') == 0
+    assert '--test-subjects 0' in error and 'at least 1 subject' in error
+    assert 'smaller' not in error
+
+
 def test_bad_roots_and_outputs_fail_with_a_clear_message(tmp_path, capsys):
     empty = tmp_path / 'empty'
     empty.mkdir()
@@ -522,9 +560,9 @@ def test_estimated_brain_mask_is_the_largest_filled_component():
     volume[head] = 100
     volume[ventricle] = 5  # dark CSF inside the head
     volume[speck] = 100  # an artefact outside it
-    np.testing.assert_array_equal(estimate_brain_mask(volume), head)
+    np.testing.assert_array_equal(otsu_head_mask(volume), head)
     stripped = np.where(head & ~ventricle, volume, 0.0)  # skull-stripped, dark CSF = 0
-    np.testing.assert_array_equal(estimate_brain_mask(stripped), head)
+    np.testing.assert_array_equal(otsu_head_mask(stripped), head)
 
 
 def test_label_maps_must_hold_whole_non_negative_labels():

@@ -1,8 +1,9 @@
-"""The phantom study tool and its lesion metric.
+"""The phantom study (tools/run_study.py over fgsb.study) and its lesion metric.
 
-The lesion scores are checked on hand-made masks; the study runs two tiny
-experiments end to end (2 iterations each, through tools/train.py and
-tools/test.py) and is then resumed.
+The lesion scores are checked on hand-made masks; the report is rendered
+from a hand-made record set; the study runs two tiny experiments end to end
+(2 iterations each, through tools/train.py and tools/test.py) and is then
+resumed.
 """
 import csv
 import importlib.util
@@ -13,9 +14,13 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
+from fgsb.engine.run_config import innermost_dataset
 from fgsb.evaluation.lesion_metric import (LesionPreservationMetric, dice_score,
                                            lesion_contrast, lesion_scores, recall_score)
 from fgsb.evaluation.lesion_segmentation import segment_hyperintensities
+from fgsb.study import (BY_NAME, CSV_COLUMNS, EXPERIMENTS, StudySettings, collect_rows,
+                        csv_text, fill_results_doc, markdown_text)
+from fgsb.study.runner import study_options
 from test_configs import tiny_options
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,41 +137,117 @@ def test_metric_restacks_subjects_and_skips_lesion_free_ones():
 
 # ---------------------------------------------------------------- the study tool
 def test_manifest_covers_the_issue_and_its_configs_exist():
-    names = {e.name for e in run_study.EXPERIMENTS}
-    assert len(names) == len(run_study.EXPERIMENTS) == 20
-    for e in run_study.EXPERIMENTS:
+    names = {e.name for e in EXPERIMENTS}
+    assert len(names) == len(EXPERIMENTS) == 20
+    for e in EXPERIMENTS:
         assert (ROOT / e.config).is_file(), e.config
         cfg = Config.fromfile(str(ROOT / e.config))
-        train = run_study.dataset_paths(cfg)['train_dataloader'][1]
-        test = run_study.dataset_paths(cfg)['test_dataloader'][1]
+        train = innermost_dataset(cfg.train_dataloader.dataset)
+        test = innermost_dataset(cfg.test_dataloader.dataset)
         assert train['target'] == test['target'] == {'T1->T2': 't2', 'T1->FLAIR': 'flair'}[e.task]
         assert test['split'] == 'test' and train['source'] == 't1'
         assert train.get('num_subjects') == (2 if e.train_subjects == 2 else None), e.name
-    labels = {(e.task, e.label) for e in run_study.EXPERIMENTS}
+    labels = {(e.task, e.label) for e in EXPERIMENTS}
     assert ('T1->FLAIR', 'FGSB (2), threshold prior') in labels
     # A row that reports another experiment's run has that experiment's config.
-    reused = [e for e in run_study.EXPERIMENTS if e.same_as]
+    reused = [e for e in EXPERIMENTS if e.same_as]
     assert [e.name for e in reused] == ['ablation_nfe5']
     for e in reused:
-        assert run_study.BY_NAME[e.same_as].config == e.config and not run_study.BY_NAME[
-            e.same_as].same_as
+        assert BY_NAME[e.same_as].config == e.config and not BY_NAME[e.same_as].same_as
     # The paper's Pix2Pix (Table 6) is the ResNet-9 generator.
-    pix2pix = Config.fromfile(str(ROOT / run_study.BY_NAME['pix2pix_t2_2subj'].config))
+    pix2pix = Config.fromfile(str(ROOT / BY_NAME['pix2pix_t2_2subj'].config))
     assert pix2pix.model.generator.type == 'ResnetGenerator'
 
 
 def test_validation_option_carves_the_same_subjects_for_train_and_score(tmp_path):
     args = run_study.parse_args(['--validation', '2', '--work-root', str(tmp_path)])
-    experiment = next(e for e in run_study.EXPERIMENTS if e.name == 'fgsb_t2_all')
-    options = run_study.study_options(experiment, args)
-    assert 'train_dataloader.dataset.dataset.val_subjects=2' in options
-    assert 'test_dataloader.dataset.split=val' in options
-    assert 'test_dataloader.dataset.val_subjects=2' in options
-    assert args.stem == 'phantom_study_val'
+    options = study_options(BY_NAME['fgsb_t2_all'], args.settings)
+    assert options == ['train_cfg.val_begin=1000000000',
+                       'train_dataloader.dataset.dataset.val_subjects=2',
+                       'val_dataloader.dataset.split=val', 'val_dataloader.dataset.val_subjects=2',
+                       'test_dataloader.dataset.split=val',
+                       'test_dataloader.dataset.val_subjects=2']
+    assert args.settings.stem == 'phantom_study_val'
+    assert run_study.parse_args([]).settings.work_root == Path('work_dirs/phantom_study')
+
+
+# ---------------------------------------------------------------- the report
+def write_run(root, name, psnr, ssim, train_seconds, lesion=None, **record):
+    """A finished run's metrics.json and study record, as the runner leaves them."""
+    work_dir = root / name
+    work_dir.mkdir(parents=True)
+    metrics = {'PSNR': {'mean': psnr, 'std': 0.5}, 'SSIM': {'mean': ssim, 'std': 0.01},
+               'NRMSE': {'mean': 0.25, 'std': 0.02}}
+    metrics.update({key: {'mean': value} for key, value in (lesion or {}).items()})
+    (work_dir / 'metrics.json').write_text(json.dumps(metrics))
+    record = dict(dict(train_seconds=train_seconds, train_cpu_seconds=100.4, test_seconds=59.5,
+                       test_cpu_seconds=30, threads=1, load_average=[1.04, 2.96],
+                       train_subjects=2, train_command=f'python tools/train.py {name}',
+                       test_command=f'python tools/test.py {name}', finished='now'),
+                  **record)
+    (work_dir / 'study_record.json').write_text(json.dumps(record))
+
+
+def test_report_renders_a_record_set_as_tables(tmp_path):
+    root = tmp_path / 'runs'
+    write_run(root, 'pix2pix_t2_2subj', 28.39421, 0.952827, 3725.4)
+    write_run(root, 'fgsb_flair_prior_2subj', 24.3195, 0.845065, 61.0, resumed=True,
+              lesion={'Dice': 0.25, 'Recall': 0.5, 'Lesion_contrast': 0.0204,
+                      'Dice_real': 0.638, 'Recall_real': 0.62, 'Lesion_contrast_real': 0.4876})
+    write_run(root, 'fgsb_t2_2subj', 20.0, 0.8, 1.0)
+    # trained, not yet tested: no row
+    (root / 'fgsb_t2_2subj/study_record.json').write_text('{"train_seconds": 1.0}')
+    rows = collect_rows(root)
+    # the nfe5 ablation reports the run of fgsb_flair_prior_2subj
+    assert [r['experiment'] for r in rows] == ['pix2pix_t2_2subj', 'fgsb_flair_prior_2subj',
+                                               'ablation_nfe5']
+    assert csv_text(rows).splitlines() == [
+        ','.join(CSV_COLUMNS),
+        'pix2pix_t2_2subj,T1->T2,2,28.3942,0.5,0.952827,0.01,0.25,0.02,,,3725.4',
+        'fgsb_flair_prior_2subj,T1->FLAIR,2,24.3195,0.5,0.845065,0.01,0.25,0.02,0.25,0.5,61',
+        'ablation_nfe5,T1->FLAIR,2,24.3195,0.5,0.845065,0.01,0.25,0.02,0.25,0.5,61']
+
+    markdown = markdown_text(rows, StudySettings(work_root=root)).splitlines()
+    assert markdown[1] == f'Scored on the test split; work root `{root}`.'
+    assert ('| pix2pix_t2_2subj | Pix2Pix (2) | 2 | 28.39 ± 0.50 | 0.9528 ± 0.0100 | '
+            '0.2500 ± 0.0200 | 1:02:05 |') in markdown
+    assert '| fgsb_t2_2subj | FGSB (2) | 2 | not run | not run | not run | not run |' in markdown
+    assert ('| fgsb_flair_prior_2subj | FGSB (2), threshold prior | 2 | 24.32 ± 0.50 | '
+            '0.8451 ± 0.0100 | 0.2500 ± 0.0200 | 0.250 | 0.500 | 0.020 | 0:01:01 |') in markdown
+    assert any(line.startswith('The same segmentation on the real FLAIR (its ceiling): Dice '
+                               '0.638, recall 0.620; lesion contrast of the real FLAIR 0.488 ')
+               for line in markdown)
+    # the comparisons: plain numbers, no verdict
+    assert '| PSNR (dB) | fgsb_t2_2subj | not run | pix2pix_t2_2subj | 28.3942 |' in markdown
+    assert ('| lesion Dice | fgsb_flair_prior_2subj | 0.2500 | pix2pix_flair_2subj | '
+            'not run |') in markdown
+    assert not any('met' in line.split() for line in markdown)
+    assert ('| fgsb_flair_prior_2subj | 0:01:01 (resumed: after the resume only) | 0:01:40 | '
+            '0:01:00 | 0:00:30 | 1 | 1.0 → 3.0 |') in markdown
+    assert markdown[-5:] == ['', '```', 'python tools/train.py fgsb_flair_prior_2subj',
+                             'python tools/test.py fgsb_flair_prior_2subj', '```']
+
+    validation = markdown_text([], StudySettings(work_root=root, validation=2,
+                                                 cfg_options=('a=1', 'b=2'))).splitlines()
+    assert validation[1].startswith('Scored on 2 validation subjects carved from train;')
+    assert validation[3] == 'Extra `--cfg-options` (not the CPU-size study): `a=1 b=2`'
+    assert validation[-1] == 'No experiment has finished yet: no costs or commands.'
+
+
+def test_results_doc_is_filled_between_its_markers_only(tmp_path):
+    doc = tmp_path / 'results.md'
+    doc.write_text('# Title\nhand-written\n<!-- study-results:start -->\nold\n'
+                   '<!-- study-results:end -->\nmore text\n')
+    fill_results_doc(doc, 'NEW')
+    assert doc.read_text() == ('# Title\nhand-written\n<!-- study-results:start -->\nNEW\n'
+                               '<!-- study-results:end -->\nmore text\n')
+    doc.write_text('no markers\n')
+    with pytest.raises(ValueError, match='has no <!-- study-results:start -->'):
+        fill_results_doc(doc, 'NEW')
 
 
 def tiny_study_args(experiment_names, data_root, tmp_path):
-    config = next(e.config for e in run_study.EXPERIMENTS if e.name == experiment_names[0])
+    config = BY_NAME[experiment_names[0]].config
     options = [o for o in tiny_options(Config.fromfile(str(ROOT / config)), data_root, 'x')
                if not o.startswith('work_dir=')]
     return ['--in-process', '--only', *experiment_names, '--work-root', str(tmp_path / 'runs'),
@@ -183,7 +264,7 @@ def test_study_end_to_end_then_resume(tiny_phantom, tmp_path, monkeypatch, capsy
     assert run_study.main(tiny_study_args(names, tiny_phantom, tmp_path)) == 0
 
     rows = list(csv.DictReader((tmp_path / 'out/phantom_study.csv').open()))
-    assert tuple(rows[0]) == run_study.CSV_COLUMNS
+    assert tuple(rows[0]) == CSV_COLUMNS
     assert [r['experiment'] for r in rows] == names
     for row in rows:
         assert row['train_subjects'] == '2' and float(row['train_seconds']) > 0
@@ -200,7 +281,8 @@ def test_study_end_to_end_then_resume(tiny_phantom, tmp_path, monkeypatch, capsy
     markdown = (tmp_path / 'out/phantom_study.md').read_text()
     assert '| pix2pix_flair_2subj | Pix2Pix (2) | 2 |' in markdown
     assert '| fgsb_t2_2subj | FGSB (2) | 2 | not run' in markdown
-    assert 'not measured yet' in markdown and 'python tools/train.py' in markdown
+    assert '| PSNR (dB) | fgsb_t2_2subj | not run | pix2pix_t2_2subj |' in markdown
+    assert 'python tools/train.py' in markdown
     doc = (tmp_path / 'results.md').read_text()
     assert doc.startswith('# Results') and doc.endswith('tail\n') and 'STALE' not in doc
     assert '| pix2pix_t2_2subj |' in doc

@@ -1,4 +1,4 @@
-"""Bridge maths of METHOD.md 1-4: time grid, step, guidance and the chains."""
+"""Bridge maths of docs/method.md §1-4: time grid, step, guidance and the chains."""
 import math
 
 import pytest
@@ -256,22 +256,49 @@ def test_same_seed_gives_identical_outputs():
     assert torch.equal(k1, k2)
 
 
-def test_sample_many_spread():
-    G = ToyGenerator(per_sample_map)
-    x0 = torch.randn(1, 1, 8, 8)
-    noisy = SchrodingerBridgeSampler(num_steps=5, tau=0.1)
-    mean, std = noisy.sample_many(G, x0, 4, generator=torch.Generator().manual_seed(0))
-    assert mean.shape == x0.shape and (std > 0).all()
-    # the mean and population std of the same four draws, computed directly
-    generator = torch.Generator().manual_seed(0)
-    draws = torch.stack([noisy.sample(G, x0, generator=generator) for _ in range(4)])
-    assert torch.allclose(mean, draws.mean(0), atol=1e-6)
-    assert torch.allclose(std, draws.std(0, unbiased=False), atol=1e-6)
+def test_training_predictions_are_G_on_each_fully_guided_chain_state():
+    G = ToyGenerator(lambda x, t, z: x)
+    sampler = SchrodingerBridgeSampler(num_steps=3, use_noise=False,
+                                       guidance=dict(type='LinearGuidance'))
+    x0, target = torch.full((1, 1, 4, 4), -1.0), torch.ones(1, 1, 4, 4)
+    predictions = sampler.training_predictions(G, x0, target)
+    # X_0 = -1; X_1 = 0.5 * -1 + 0.5 * (1 * 1) = 0;
+    # X_2 = (1/3) * 0 + (2/3) * (0.5 * 1 + 0.5 * 0) = 1/3 (rho_2 = 2/3, alpha_2 = 0.5)
+    for prediction, value in zip(predictions, (-1.0, 0.0, 1 / 3)):
+        assert torch.allclose(prediction, torch.full_like(x0, value), atol=1e-6)
+    # each G(X_k, k, z) reads step k, after the k calls of its chain
+    assert [int(c['t_idx'][0]) for c in G.calls] == [0, 0, 1, 0, 1, 2]
+    assert not any(c['grad'] or c['training'] for c in G.calls)
 
-    quiet = SchrodingerBridgeSampler(num_steps=5, tau=0.1, use_noise=False)
-    mean, std = quiet.sample_many(G, x0, 3)
-    assert torch.equal(std, torch.zeros_like(x0))
-    assert torch.allclose(mean, quiet.sample(G, x0), atol=1e-6)
+
+class ToyEncoder(ToyGenerator):
+    def encode(self, x, t_idx, z, layer_ids):
+        self.calls.append(dict(x=x, t_idx=t_idx, z=z, layer_ids=layer_ids))
+        return [x * (i + 1) for i in range(len(layer_ids))]
+
+
+def test_encode_reads_the_step_a_fresh_latent_and_the_source():
+    G = ToyEncoder(per_sample_map, z_dim=3)
+    sampler = SchrodingerBridgeSampler(condition_on_source=True)
+    x, source = torch.randn(2, 1, 4, 4), torch.randn(2, 1, 4, 4)
+    feats = sampler.encode(G, x, 0, (0, 4), generator=torch.Generator().manual_seed(1),
+                           source=source)
+    call = G.calls[0]
+    assert torch.equal(call['x'], torch.cat([x, source], dim=1)) and len(feats) == 2
+    assert call['t_idx'].tolist() == [0, 0] and call['layer_ids'] == (0, 4)
+    # z is the next draw of the given generator, as predict would take it
+    assert torch.equal(call['z'], torch.randn(2, 3, generator=torch.Generator().manual_seed(1)))
+    sampler.encode(G, x, 0, (0,), source=source)
+    assert not torch.equal(G.calls[1]['z'], call['z'])
+
+
+def test_latent_takes_the_dtype_of_the_generators_weights():
+    seen = []
+    G = ToyGenerator(lambda x, t, z: seen.append(z.dtype) or x)
+    sampler = SchrodingerBridgeSampler(num_steps=2)
+    # under autocast a prediction fed back to G may be bf16; G's weights are not
+    sampler.predict(G, torch.zeros(1, 1, 4, 4, dtype=torch.bfloat16), 0)
+    assert seen == [torch.float32]
 
 
 def test_draw_step_index_is_uniform_over_steps_and_reproducible():

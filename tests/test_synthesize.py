@@ -5,7 +5,9 @@ ngf 8) on a tiny phantom; geometry is checked exactly with an identity
 "model", whose output must be the normalised input voxel for voxel.
 """
 import gzip
+import os
 import runpy
+import subprocess
 import shutil
 import sys
 from pathlib import Path
@@ -17,18 +19,22 @@ import torch
 from mmengine.config import Config
 
 from fgsb.apis import (ModelLoadError, SynthesisError, check_sampling, load_model,
-                       reference_scores, synthesis_settings, synthesize_volume)
-from fgsb.apis.volume_slicing import Reorientation, network_slices, normalisation_range
+                       prepare_volume, reference_scores, synthesis_settings,
+                       synthesize_volume)
+from fgsb.apis.checkpoint_record import recorded_dataset_meta
 from fgsb.datasets.nifti_io import VolumeError
 from fgsb.datasets.phantom import ensure_phantom
 from fgsb.datasets.slice_preprocessing import normalise
 from fgsb.datasets.volume_cache import read_subject_slices
+from fgsb.engine.checkpoint_loading import read_checkpoint
+from fgsb.evaluation import NonFiniteOutputError
 from fgsb.registry import MODELS
 
 ROOT = Path(__file__).resolve().parents[1]
 FGSB_CONFIG = ROOT / 'configs/fgsb/fgsb_phantom_2subj.py'
 PIX2PIX_CONFIG = ROOT / 'configs/pix2pix/pix2pix_phantom_2subj.py'
-TINY_PHANTOM = dict(num_subjects=4, num_test=2, downsample=4, seed=0)
+# version 1: the expectations of these tests were set on it (version 2: test_phantom_v2.py)
+TINY_PHANTOM = dict(num_subjects=4, num_test=2, downsample=4, seed=0, version=1)
 SUBJECT = 'phantom_002'  # a test subject: never seen in training
 
 
@@ -82,14 +88,16 @@ def subject_file(phantom, name, subject=SUBJECT):
 class IdentityTranslator(torch.nn.Module):
     """A 'model' that returns its input: synthesis must then give back the
     normalised source on the input's grid, which pins down the geometry."""
+    num_steps = 1
+    is_stochastic = False
 
     def __init__(self, size=None):
         super().__init__()
         self.cfg = dict(test_dataloader=dict(dataset=dict(source='t1', target='t2',
                                                           size=size)))
 
-    def translate(self, source):
-        return source
+    def translate(self, source, nfe=None, generator=None, return_steps=False):
+        return (source, [source]) if return_steps else source
 
 
 def reoriented_copy(path, out):
@@ -117,6 +125,7 @@ def test_cli_end_to_end_with_uncertainty_and_reference(phantom, trained, cli, tm
          '--reference', str(subject_file(phantom, 't2'))])
     printed = capsys.readouterr().out
     assert 'PSNR' in printed and 'SSIM' in printed and 'NRMSE' in printed
+    assert 'precision: ' in printed  # which precision ran, and why
 
     source_image, output, spread = (nib.load(str(p)) for p in (source, out, std))
     for image in (output, spread):
@@ -169,8 +178,8 @@ def test_nfe_generator_calls_per_batch(phantom, model, nfe):
 
 
 def test_nfe_and_samples_checked_against_the_model(model):
-    assert check_sampling(model) == model.sampler.num_steps
-    for nfe in (0, model.sampler.num_steps + 1):
+    assert check_sampling(model) == model.num_steps == 5
+    for nfe in (0, model.num_steps + 1):
         with pytest.raises(SynthesisError, match='nfe must be'):
             check_sampling(model, nfe=nfe)
     with pytest.raises(SynthesisError, match='samples'):
@@ -196,19 +205,16 @@ def test_network_slices_are_the_training_slices(phantom, trained, tmp_path):
              'brain_mask': subject_file(phantom, 'brain_mask'), 'lesion_mask': None}
     training = read_subject_slices(SUBJECT, files, settings.slices)
     for path in (files['source'], reoriented_copy(files['source'], tmp_path / 'lpi.nii.gz')):
-        image = nib.load(str(path))
         mask = subject_file(phantom, 'brain_mask')
         if path != files['source']:
             mask = reoriented_copy(mask, tmp_path / 'mask_lpi.nii.gz')
-        orientation = Reorientation.from_affine(image.affine)
-        volume = orientation.forward(image.get_fdata(dtype=np.float32))
-        brain = orientation.forward(nib.load(str(mask)).get_fdata() > 0.5)
-        norm = normalisation_range(volume, brain, settings.slices, path)
-        slices, layout = network_slices(volume, brain, settings.slices, norm)
-        assert norm == pytest.approx(training.info['norm_source'])
-        position = {int(k): i for i, k in enumerate(layout.indices)}
-        kept = [position[k] for k in training.info['slice_indices']]
-        np.testing.assert_allclose(slices[kept], training.source, atol=1e-6)
+        volume = prepare_volume(path, settings, brain_mask=mask)
+        assert volume.norm_range == pytest.approx(training.info['norm_source'])
+        position = {k: i for i, k in enumerate(volume.layout.indices)}
+        kept = [position[k] for k in training.layout.indices]
+        # synthesis keeps every slice with brain, training those with enough
+        assert 0 < len(kept) < len(volume.layout.indices)
+        np.testing.assert_array_equal(volume.slices[kept], training.source)
 
 
 @pytest.mark.parametrize('orientation', ['ras', 'reoriented'])
@@ -364,3 +370,172 @@ def test_brain_mask_on_another_grid_is_refused(phantom, model, tmp_path):
     mask = reoriented_copy(subject_file(phantom, 'brain_mask'), tmp_path / 'mask.nii.gz')
     with pytest.raises(VolumeError, match=str(mask)):
         synthesize_volume(model, subject_file(phantom, 't1'), brain_mask=mask)
+
+
+# ------------------------------------------------------- non-finite output
+
+@pytest.fixture(scope='module')
+def nan_checkpoint(trained, tmp_path_factory):
+    """The trained checkpoint with NaN generator weights (a diverged run)."""
+    content = read_checkpoint(trained[1])
+    for key, value in content['state_dict'].items():
+        if key.startswith('generator.') and value.is_floating_point():
+            value.fill_(float('nan'))
+    path = tmp_path_factory.mktemp('nan') / 'nan.pth'
+    torch.save(content, path)
+    return path
+
+
+class InfTranslator(IdentityTranslator):
+    """Returns its input with one +Inf voxel a slice (clipping would hide it)."""
+
+    def translate(self, source, nfe=None, generator=None, return_steps=False):
+        out = source.clone()
+        out[:, :, 0, 0] = float('inf')
+        return (out, [out]) if return_steps else out
+
+
+def test_non_finite_output_is_an_error(phantom):
+    source = subject_file(phantom, 't1')
+    with pytest.raises(NonFiniteOutputError, match=f'{source}: InfTranslator predicted'):
+        synthesize_volume(InfTranslator(size=32), source)
+
+
+def test_nan_checkpoint_stops_synthesis_and_writes_nothing(phantom, trained, nan_checkpoint,
+                                                           cli, tmp_path):
+    out = tmp_path / 'out'
+    source = subject_file(phantom, 't1')
+    with pytest.raises(SystemExit) as error:
+        cli([str(trained[0]), str(nan_checkpoint), '--input', str(source), '--output',
+             str(out / 'syn.nii.gz'), '--nfe', '1', '--device', 'cpu'])
+    message = str(error.value)
+    assert message.startswith('error: ') and '\n' not in message
+    assert str(source) in message and str(nan_checkpoint) in message and 'NaN' in message
+    assert not out.exists() or not any(out.rglob('*'))
+
+
+# ---------------------------------------------------- output locations
+
+def refuse_work(cli, monkeypatch):
+    """Make any synthesis fail the test: the checks must come before it."""
+    def no_work(*args, **kwargs):
+        raise AssertionError('synthesis started before the output checks')
+    monkeypatch.setitem(cli.__globals__, 'synthesize_volume', no_work)
+
+
+def test_output_under_a_file_is_refused_before_any_work(phantom, trained, cli, tmp_path,
+                                                        monkeypatch):
+    refuse_work(cli, monkeypatch)
+    blocker = tmp_path / 'notes.txt'
+    blocker.write_text('a file, not a folder')
+    out = blocker / 'syn.nii.gz'
+    with pytest.raises(SystemExit) as error:
+        cli([*map(str, trained), '--input', str(subject_file(phantom, 't1')), '--output',
+             str(out), '--device', 'cpu'])
+    assert str(error.value) == f'error: {out}: {blocker} is a file, not a folder'
+
+
+def test_existing_folder_where_a_file_goes_is_refused(phantom, trained, cli, tmp_path,
+                                                      monkeypatch):
+    refuse_work(cli, monkeypatch)
+    folder = tmp_path / 'std.nii.gz'
+    folder.mkdir()
+    with pytest.raises(SystemExit) as error:
+        cli([*map(str, trained), '--input', str(subject_file(phantom, 't1')), '--output',
+             str(tmp_path / 'syn.nii.gz'), '--samples', '2', '--uncertainty', str(folder),
+             '--overwrite', '--device', 'cpu'])
+    assert str(error.value) == f'error: {folder} is a folder; a file is written there'
+    # the same for a folder output whose computed file name is a folder
+    (tmp_path / 'out' / 'phantom_002' / 't1_t2.nii.gz').mkdir(parents=True)
+    with pytest.raises(SystemExit, match='t1_t2.nii.gz is a folder'):
+        cli([*map(str, trained), '--input', str(phantom / 'phantom_00[23]' / 't1.nii.gz'),
+             '--output', str(tmp_path / 'out'), '--overwrite', '--device', 'cpu'])
+
+
+def test_unwritable_output_folder_is_refused_before_any_work(phantom, trained, cli, tmp_path,
+                                                             monkeypatch):
+    refuse_work(cli, monkeypatch)
+    locked = tmp_path / 'locked'
+    locked.mkdir()
+    if os.geteuid() == 0:  # root writes into a 0555 folder: stand in for a read-only one
+        real_access = os.access
+        monkeypatch.setattr(os, 'access', lambda path, mode, **kw: Path(path) != locked
+                            and real_access(path, mode, **kw))
+    else:
+        locked.chmod(0o555)
+    try:
+        with pytest.raises(SystemExit) as error:
+            cli([*map(str, trained), '--input', str(subject_file(phantom, 't1')),
+                 '--output', str(locked / 'sub' / 'syn.nii.gz'), '--device', 'cpu'])
+    finally:
+        locked.chmod(0o755)
+    assert str(error.value) == (f'error: {locked / "sub" / "syn.nii.gz"}: the folder '
+                                f'{locked} is not writable')
+
+
+def test_unwritable_output_exits_non_zero_with_one_line(phantom, trained, tmp_path):
+    blocker = tmp_path / 'notes.txt'
+    blocker.write_text('x')
+    done = subprocess.run(
+        [sys.executable, str(ROOT / 'tools/synthesize.py'), *map(str, trained), '--input',
+         str(subject_file(phantom, 't1')), '--output', str(blocker / 'syn.nii.gz'),
+         '--device', 'cpu'], capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        f'error: {blocker / "syn.nii.gz"}: {blocker} is a file, not a folder']
+
+
+# ------------------------------------------------------- temporaries
+
+def test_stale_temporaries_are_removed_and_never_read(phantom, trained, cli, tmp_path):
+    scans = tmp_path / 'scans'
+    scans.mkdir()
+    shutil.copy(subject_file(phantom, 't1'), scans / 'a_t1.nii.gz')
+    # a killed writer's leftover (as older versions named it) is no scan
+    (scans / '.a_t1.nii.gz.3f2a9c1b.nii.gz').write_bytes(b'half a volume')
+    out = tmp_path / 'out'
+    out.mkdir()
+    stale = out / '.a_t1_t2.nii.gz.0badc0de.fgsb-tmp'
+    stale.write_bytes(b'half a volume')
+    (out / '.keep').write_text('not ours')
+    cli([*map(str, trained), '--input', str(scans), '--output', str(out), '--nfe', '1',
+         '--device', 'cpu'])
+    assert sorted(p.name for p in out.iterdir()) == ['.keep', 'a_t1_t2.nii.gz']
+
+
+# ------------------------------------------ checkpoint and batch checks
+
+def test_checkpoint_records_its_training_data(trained):
+    recorded = recorded_dataset_meta(trained[1])
+    assert (recorded['source'], recorded['target'], recorded['size']) == ('t1', 't2', 32)
+
+
+def test_config_of_another_target_is_refused(phantom, trained, cli, tmp_path):
+    config, checkpoint = trained
+    cfg = Config.fromfile(str(config))
+    cfg.test_dataloader.dataset.target = 'flair'
+    cfg.train_dataloader.dataset.dataset.target = 'flair'
+    flair_config = tmp_path / 'flair_config.py'
+    cfg.dump(str(flair_config))
+    out = tmp_path / 'out'
+    with pytest.raises(SystemExit) as error:
+        cli([str(flair_config), str(checkpoint), '--input', str(subject_file(phantom, 't1')),
+             '--output', str(out / 't1_flair.nii.gz'), '--nfe', '1', '--device', 'cpu'])
+    assert str(error.value) == (
+        f"error: {checkpoint} was trained with target 't2', but {flair_config} has target "
+        "'flair'; pass the config it was trained with")
+    assert not out.exists()
+
+
+def test_a_batch_is_checked_whole_before_any_output(phantom, trained, cli, tmp_path):
+    scans = tmp_path / 'scans'
+    scans.mkdir()
+    shutil.copy(subject_file(phantom, 't1'), scans / 'a_t1.nii.gz')
+    constant = scans / 'b_t1.nii.gz'  # readable, but no contrast to normalise
+    nib.save(nib.Nifti1Image(np.full((16, 16, 16), 7.0, np.float32), np.eye(4)),
+             str(constant))
+    out = tmp_path / 'out'
+    with pytest.raises(SystemExit, match=f'{constant}: .*constant'):
+        cli([*map(str, trained), '--input', str(scans), '--output', str(out), '--nfe', '1',
+             '--device', 'cpu'])
+    assert not out.exists() or not any(out.rglob('*'))

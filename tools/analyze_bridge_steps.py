@@ -3,7 +3,7 @@
     python tools/analyze_bridge_steps.py CONFIG CHECKPOINT                # test split
     python tools/analyze_bridge_steps.py CONFIG CHECKPOINT --split val --val-subjects 2
 
-For every slice of the split it runs the inference chain (METHOD.md 4) and
+For every slice of the split it runs the inference chain (docs/method.md §4) and
 scores each intermediate prediction ``Yhat_j = G(X_j, j, z)`` against the
 real target. For a guided model (FGSB) it also runs the training chain with
 the target's full guidance up to each step ``k`` and scores ``G(X_k, k, z)``:
@@ -20,12 +20,15 @@ import sys
 
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from skimage.metrics import peak_signal_noise_ratio
 
 import fgsb.engine  # noqa: F401  (registers components)
 from fgsb.apis import load_model
+from fgsb.datasets.batch_keys import SOURCE, TARGET
+from fgsb.engine.run_config import ConfigError, load_config
 from fgsb.fileio import write_json_atomic
+from fgsb.models.algorithms.fgsb import FGSB
 from fgsb.registry import DATASETS
 
 
@@ -58,30 +61,22 @@ def slice_psnr(prediction, target):
 
 def step_scores(model, source, target, generator):
     """``(inference, guided)``: per-step PSNR lists of one batch (guided is None
-    for an unguided sampler)."""
-    if getattr(model, 'sampler', None) is None:  # one step: Pix2Pix
-        return [slice_psnr(model.translate(source), target)], None
-    sampler, G = model.sampler, model.generator
-    _, predictions = sampler.sample(G, source, generator=generator, return_intermediates=True)
+    for a model that trains without the target's guidance)."""
+    _, predictions = model.translate(source, generator=generator, return_steps=True)
     inference = [slice_psnr(p, target) for p in predictions]
-    if sampler.guidance_weights() is None:
+    if not (isinstance(model, FGSB) and model.is_guided):
         return inference, None
-    guided = []
-    G.eval()
-    for k in range(sampler.num_steps):
-        # X_k of the fully guided training chain, then G(X_k, k, z): what the
-        # training pass at step k sees
-        xk = sampler.run_chain(G, source, k, target, generator=generator)
-        guided.append(slice_psnr(sampler.predict(G, xk, k, generator, source=source),
-                                 target))
+    guided = [slice_psnr(p, target)
+              for p in model.training_predictions(source, target, generator)]
     return inference, guided
 
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    try:
+        cfg = load_config(args.config, args.cfg_options)
+    except ConfigError as err:
+        raise SystemExit(f'error: {err}')
     model = load_model(cfg, args.checkpoint, device=args.device)
     dataset_cfg = dict(cfg.test_dataloader.dataset, split=args.split,
                        val_subjects=args.val_subjects)
@@ -93,8 +88,8 @@ def main(argv=None):
     inference, guided = [], []
     for start in range(0, len(indices), args.batch_size):
         items = [dataset[i] for i in indices[start:start + args.batch_size]]
-        source = torch.stack([item['source'] for item in items]).to(args.device)
-        target = torch.stack([item['target'] for item in items]).to(args.device)
+        source = torch.stack([item[SOURCE] for item in items]).to(args.device)
+        target = torch.stack([item[TARGET] for item in items]).to(args.device)
         with torch.no_grad():
             inf, gui = step_scores(model, source, target, generator)
         inference.append(inf)

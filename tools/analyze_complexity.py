@@ -11,17 +11,17 @@ calls for FGSB/UNSB, one for Pix2Pix). The parameters of the whole model are
 those of every network it trains.
 """
 import argparse
-import os.path as osp
 
 import torch
 from fvcore.nn import FlopCountAnalysis
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from torch import nn
 
 import fgsb.engine  # noqa: F401  (registers components)
 import fgsb.models  # noqa: F401
-from fgsb.registry import MODELS
+from fgsb.engine.run_config import ConfigError, innermost_dataset, load_config
 from fgsb.fileio import write_json_atomic
+from fgsb.registry import MODELS
 
 NETWORK_NAMES = ('generator', 'discriminator', 'mi_estimator', 'feature_mlp')
 
@@ -37,12 +37,12 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def load_config(path, cfg_options=None):
-    if not osp.isfile(path):
-        raise SystemExit(f'error: config file not found: {path}')
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+def read_model_config(path, cfg_options=None):
+    """The config of ``path`` with ``cfg_options``; it must have a ``model``."""
+    try:
+        cfg = load_config(path, cfg_options)
+    except ConfigError as err:
+        raise SystemExit(f'error: {err}')
     if 'model' not in cfg:
         raise SystemExit(f'error: {path} has no `model` key')
     return cfg
@@ -50,9 +50,7 @@ def load_config(path, cfg_options=None):
 
 def config_image_size(cfg):
     """``size`` of the innermost training data set (through wrappers), or None."""
-    dataset = cfg.get('train_dataloader', {}).get('dataset')
-    while dataset is not None and 'dataset' in dataset:
-        dataset = dataset['dataset']
+    dataset = innermost_dataset(cfg.get('train_dataloader', {}).get('dataset'))
     return None if dataset is None else dataset.get('size')
 
 
@@ -138,10 +136,8 @@ def analyze(cfg, shape):
     source = torch.zeros(1, model.source_channels, *shape)
     with torch.no_grad():
         inference = count_gflops(model, (source,), model.translate)
-    sampler = getattr(model, 'sampler', None)
     whole = {'params_m': round(count_params(model) / 1e6, 4),
-             'gflops_inference': round(inference, 3),
-             'nfe': sampler.num_steps if sampler is not None else 1}
+             'gflops_inference': round(inference, 3), 'nfe': model.num_steps}
     return {'config': cfg.filename, 'model_type': cfg.model['type'],
             'shape': list(shape), 'flop_unit': 'fvcore (1 multiply-add = 1 FLOP)',
             'networks': rows, 'model': whole}
@@ -161,7 +157,7 @@ def format_table(result):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = read_model_config(args.config, args.cfg_options)
     shape = args.shape or [config_image_size(cfg)] * 2
     if shape[0] is None:
         raise SystemExit(f'error: {args.config} names no training image size: '
@@ -170,6 +166,7 @@ def main(argv=None):
     print(format_table(result))
     if args.out:
         write_json_atomic(result, args.out)
+        print(f'written to {args.out}')
     return result
 
 

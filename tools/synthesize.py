@@ -4,10 +4,17 @@
     python tools/synthesize.py CONFIG CHECKPOINT --input 'scans/*/t1.nii.gz' --output out/ \\
         --samples 8 --uncertainty out_std/ --nfe 5 --seed 0
 
-One file, a folder (its *.nii / *.nii.gz) or a quoted glob. With several
-inputs --output (and --uncertainty) are folders: each input's file goes to
-the same relative place as the input has under the inputs' common folder,
-named <input name>_<target>.nii.gz (and _<target>_std.nii.gz).
+One file, a folder (its *.nii / *.nii.gz, hidden files aside) or a quoted
+glob. With several inputs --output (and --uncertainty) are folders: each
+input's file goes to the same relative place as the input has under the
+inputs' common folder, named <input name>_<target>.nii.gz (and
+_<target>_std.nii.gz).
+
+Before any volume is synthesised every input is checked (readable, finite,
+a brain to normalise) and every output location (writable, not a folder,
+not existing unless --overwrite), and the config must be the one the
+checkpoint was trained with; a problem stops the run with one line naming
+it, before any output is written.
 """
 import argparse
 import glob
@@ -20,9 +27,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fgsb.apis import (OUTPUT_SCALE, ModelLoadError, SynthesisError, check_sampling,
-                       default_device, load_model, reference_scores, synthesis_settings,
-                       synthesize_volume)
-from fgsb.datasets.nifti_io import VolumeError, load_volume, save_volume
+                       default_device, load_model, prepare_volume, reference_scores,
+                       synthesis_settings, synthesize_volume)
+from fgsb.apis.checkpoint_record import trained_settings_mismatch
+from fgsb.apis.output_locations import unwritable_reason
+from fgsb.apis.reference_scores import read_reference
+from fgsb.datasets.nifti_io import VolumeError, save_volume
+from fgsb.datasets.slice_pipeline import normalisation_range
+from fgsb.engine.checkpoint_loading import CheckpointError
+from fgsb.engine.precision import add_precision_argument, requested_precision, resolve_precision
+from fgsb.evaluation.finite_output import NonFiniteOutputError
+from fgsb.fileio import remove_stale_temporaries
 
 NIFTI_SUFFIXES = ('.nii.gz', '.nii')
 
@@ -74,6 +89,7 @@ def parse_args(argv=None):
     parser.add_argument('--batch-size', type=int, default=16, help='slices a generator call')
     parser.add_argument('--device', default=None,
                         help='e.g. cpu, cuda, cuda:1 (default: CUDA when present)')
+    add_precision_argument(parser)
     parser.add_argument('--overwrite', action='store_true',
                         help='replace existing output files')
     return parser.parse_args(argv)
@@ -93,8 +109,9 @@ def resolve_inputs(pattern):
     if path.is_file():
         return [path]
     if path.is_dir():
-        files = sorted(p for p in path.iterdir()
-                       if p.is_file() and p.name.endswith(NIFTI_SUFFIXES))
+        # hidden files are no scans (a killed writer's temporaries among them)
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith('.')
+                       and p.name.endswith(NIFTI_SUFFIXES))
         if not files:
             raise SystemExit(f'error: {path}: folder holds no .nii or .nii.gz file')
         return files
@@ -149,8 +166,25 @@ def check_jobs(jobs, overwrite):
             if resolved in seen:
                 raise SystemExit(f'error: two outputs would be written to {path}')
             seen.add(resolved)
+            reason = unwritable_reason(path)
+            if reason:
+                raise SystemExit(f'error: {reason}')
             if path.exists() and not overwrite:
                 raise SystemExit(f'error: {path} exists; pass --overwrite to replace it')
+
+
+def check_inputs(jobs, settings, args):
+    """Every input prepared as synthesis will prepare it (and the reference
+    read on its grid), so that a bad file stops the run before any output.
+    A single input without a reference is checked by its own synthesis,
+    before its output is written."""
+    if len(jobs) == 1 and not args.reference:
+        return
+    for job in jobs:
+        volume = prepare_volume(job.input, settings, args.brain_mask)
+        if args.reference:
+            reference = read_reference(args.reference, volume.data.shape, volume.image.affine)
+            normalisation_range(reference, volume.brain, settings.slices, args.reference)
 
 
 def write_job(job, result):
@@ -177,14 +211,22 @@ def run(args):
     if len(inputs) > 1 and (args.reference or args.brain_mask):
         raise SystemExit('error: --reference and --brain-mask take one input volume, got '
                          f'{len(inputs)} from {args.input}')
-    model = load_model(args.config, args.checkpoint, device=args.device or default_device())
+    device = args.device or default_device()
+    model = load_model(args.config, args.checkpoint, device=device)
+    try:
+        precision = resolve_precision(requested_precision(args.precision, model.cfg), device)
+    except ValueError as err:
+        raise SystemExit(f'error: {err}') from err
+    print(f'precision: {precision.name} ({precision.reason})')
     settings = synthesis_settings(model.cfg, args.config)
+    mismatch = trained_settings_mismatch(settings, args.checkpoint, args.config)
+    if mismatch:
+        raise SystemExit(f'error: {mismatch}')
     nfe = check_sampling(model, args.nfe, args.samples)
     jobs = plan_jobs(inputs, args, settings.target, nfe)
-    # A bad file stops the run before any output is written or time is spent.
-    for path in ([job.input for job in jobs] if len(jobs) > 1 else []) + [args.reference]:
-        if path is not None:
-            load_volume(path)
+    check_inputs(jobs, settings, args)
+    for folder in sorted({path.parent for job in jobs for path in job.outputs()}):
+        remove_stale_temporaries(folder)
 
     from tqdm import tqdm
     for job in tqdm(jobs, unit='volume', desc='volumes', disable=len(jobs) == 1):
@@ -195,13 +237,14 @@ def run(args):
                 model, job.input, nfe=args.nfe, samples=args.samples, seed=args.seed,
                 batch_size=args.batch_size, brain_mask=args.brain_mask,
                 source_contrast=args.source_contrast, return_steps=args.save_steps,
-                progress=True)
+                progress=True, precision=precision)
         for warning in caught:
             print(f'warning: {warning.message}', file=sys.stderr)
         scores = reference_scores(result, args.reference, settings) if args.reference else None
         write_job(job, result)
         print(f'{job.input} -> {job.output} ({settings.target}, NFE {result.nfe}, '
-              f'{result.samples} sample(s), {time.perf_counter() - start:.1f} s)')
+              f'{result.samples} sample(s), {precision.name}, '
+              f'{time.perf_counter() - start:.1f} s)')
         if scores is not None:
             print(f'against {args.reference}: PSNR {scores["PSNR"]:.2f} dB  SSIM '
                   f'{scores["SSIM"]:.4f}  NRMSE {scores["NRMSE"]:.4f} '
@@ -212,7 +255,10 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         run(args)
-    except (VolumeError, ModelLoadError, SynthesisError) as err:
+    except NonFiniteOutputError as err:
+        raise SystemExit(f'error: {err} (checkpoint {args.checkpoint}); nothing was written '
+                         'for it') from err
+    except (VolumeError, ModelLoadError, SynthesisError, CheckpointError) as err:
         raise SystemExit(f'error: {err}') from err
 
 

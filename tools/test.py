@@ -1,16 +1,34 @@
 """Score a trained checkpoint on the test split and write metrics.json.
 
     python tools/test.py CONFIG CHECKPOINT [--out metrics.json]
+
+The checkpoint must be one of the config's model (strict, weights-only
+loading); the output location is checked before the test runs, and a
+non-finite metric is an error, not a number in metrics.json.
 """
 import argparse
+import math
 import os.path as osp
+import sys
 
 from mmengine.config import DictAction
-from mmengine.runner import Runner
 
 import fgsb.engine  # noqa: F401  (registers components, allow-lists checkpoints)
-from fgsb.engine.run_config import load_run_config
+from fgsb.apis.output_locations import unwritable_reason
+from fgsb.engine.checkpoint_loading import CheckpointError
+from fgsb.engine.precision import add_precision_argument
+from fgsb.engine.precision_runner import precision_for_run, report_precision
+from fgsb.engine.run_config import ConfigError, load_run_config
+from fgsb.engine.runner import ToolboxRunner
+from fgsb.evaluation import NonFiniteOutputError
 from fgsb.fileio import write_json_atomic
+
+INTERRUPTED = 130  # the shell's code for a Ctrl-C
+REPORTED = ('PSNR', 'SSIM', 'NRMSE')
+
+
+class OutputError(ValueError):
+    """An output that cannot be written, or that would hold non-finite scores."""
 
 
 def parse_args():
@@ -24,11 +42,12 @@ def parse_args():
                         help='override config keys, e.g. model.sampler.num_steps=3')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none')
+    add_precision_argument(parser)
     return parser.parse_args()
 
 
 def summarise(metric, metrics, config, checkpoint, nfe):
-    """The metrics.json of DESIGN.md: mean/std a metric, per-subject rows."""
+    """metrics.json: mean/std a metric (identity baseline apart), per-subject rows."""
     summary = {}
     for name, value in metrics.items():
         if name.endswith('_std'):
@@ -44,26 +63,51 @@ def summarise(metric, metrics, config, checkpoint, nfe):
     return summary
 
 
-def main():
-    args = parse_args()
+def non_finite_metrics(metrics):
+    """The reported metrics (and their identity baselines) that are NaN or infinite."""
+    names = [*REPORTED, *(f'identity_{name}' for name in REPORTED)]
+    return [f'{name}={metrics[name]}' for name in names
+            if name in metrics and not math.isfinite(metrics[name])]
+
+
+def run_test(args):
     if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'error: checkpoint file not found: {args.checkpoint}')
+        raise CheckpointError(f'{args.checkpoint}: checkpoint file not found')
     cfg = load_run_config(args.config, args.cfg_options, args.launcher, args.work_dir)
     cfg.load_from, cfg.resume = args.checkpoint, False
+    precision = precision_for_run(cfg, args.precision)
+    out = args.out or osp.join(cfg.work_dir, 'metrics.json')
+    reason = unwritable_reason(out)
+    if reason:
+        raise OutputError(f'cannot write the metrics: {reason}')
 
-    runner = Runner.from_cfg(cfg)
+    runner = ToolboxRunner.from_cfg(cfg)
+    report_precision(precision, cfg.work_dir, 'test')
     metrics = runner.test()
     if runner.rank != 0:
         return
-    metric = runner.test_evaluator.metrics[0]
+    bad = non_finite_metrics(metrics)
+    if bad:
+        raise OutputError(f'{args.checkpoint} scores non-finite {", ".join(bad)} '
+                          f'(NaN weights or outputs?); {out} not written')
     model = getattr(runner.model, 'module', runner.model)
-    nfe = model.sampler.num_steps if hasattr(model, 'sampler') else 1
-    summary = summarise(metric, metrics, args.config, args.checkpoint, nfe)
-    out = args.out or osp.join(cfg.work_dir, 'metrics.json')
+    summary = summarise(runner.test_evaluator.metrics[0], metrics, args.config,
+                        args.checkpoint, model.num_steps)
     write_json_atomic(summary, out)
     lines = [f'{name}: {summary[name]["mean"]:.4f} +- {summary[name]["std"]:.4f}'
-             for name in ('PSNR', 'SSIM', 'NRMSE')]
+             for name in REPORTED]
     print('\n'.join(lines) + f'\nmetrics written to {out}')
+
+
+def main():
+    args = parse_args()
+    try:
+        run_test(args)
+    except KeyboardInterrupt:
+        print('interrupted; nothing written', file=sys.stderr)
+        sys.exit(INTERRUPTED)
+    except (ConfigError, CheckpointError, OutputError, NonFiniteOutputError) as err:
+        raise SystemExit(f'error: {err}') from None
 
 
 if __name__ == '__main__':

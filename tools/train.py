@@ -1,4 +1,5 @@
-"""Train any toolbox config with MMEngine's Runner.
+"""Train any toolbox config with the toolbox's Runner (MMEngine's, with
+strict weights-only loading and checked resume: docs/guarantees.md).
 
     python tools/train.py configs/fgsb/fgsb_phantom_2subj.py
     python tools/train.py CONFIG --resume            # latest checkpoint of the work dir
@@ -7,13 +8,19 @@
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import DictAction
-from mmengine.runner import Runner
 
 import fgsb.engine  # noqa: F401  (registers components, allow-lists checkpoints)
-from fgsb.engine.bf16_autocast import enable_bf16_autocast
-from fgsb.engine.run_config import load_run_config
+from fgsb.engine.checkpoint_loading import CheckpointError
+from fgsb.engine.finite_guard import NonFiniteTrainingError
+from fgsb.engine.precision import add_precision_argument
+from fgsb.engine.precision_runner import precision_for_run, report_precision
+from fgsb.engine.run_config import ConfigError, load_run_config
+from fgsb.engine.runner import ToolboxRunner
+
+INTERRUPTED = 130  # the shell's code for a Ctrl-C
 
 
 def parse_args():
@@ -24,8 +31,7 @@ def parse_args():
     parser.add_argument('--resume', nargs='?', const='auto', default=None,
                         metavar='CKPT', help='resume from CKPT, or from the latest '
                         'checkpoint of the work dir when no path is given')
-    parser.add_argument('--amp', action='store_true',
-                        help='bf16 autocast on CPU or CUDA (see docs/benchmarks.md)')
+    add_precision_argument(parser, amp_alias=True)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. train_cfg.max_epochs=2')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -42,17 +48,23 @@ def build_config(args):
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         if not osp.isfile(args.resume):
-            raise SystemExit(f'error: checkpoint not found: {args.resume}')
+            raise CheckpointError(f'{args.resume}: checkpoint file not found')
         cfg.resume, cfg.load_from = True, args.resume
-    if args.amp:
-        enable_bf16_autocast(cfg)
-    return cfg
+    return cfg, precision_for_run(cfg, args.precision)
 
 
 def main():
     args = parse_args()
-    runner = Runner.from_cfg(build_config(args))
-    runner.train()
+    try:
+        cfg, precision = build_config(args)
+        runner = ToolboxRunner.from_cfg(cfg)
+        report_precision(precision, cfg.work_dir, 'train')
+        runner.train()
+    except KeyboardInterrupt:
+        print('interrupted; resume with --resume', file=sys.stderr)
+        sys.exit(INTERRUPTED)
+    except (ConfigError, CheckpointError, NonFiniteTrainingError) as err:
+        raise SystemExit(f'error: {err}') from None
 
 
 if __name__ == '__main__':

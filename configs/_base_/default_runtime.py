@@ -11,9 +11,12 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, by_epoch=True,
+    # never writes non-finite weights; rotates only after a successful save
+    checkpoint=dict(type='FiniteCheckpointHook', interval=1, by_epoch=True,
                     max_keep_ckpts=3, save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # stops the run at the first NaN/Inf loss
+    finite_loss=dict(type='FiniteLossHook'),
 )
 custom_hooks = [dict(type='ImageGridHook', interval=200, max_images=4)]
 
@@ -25,3 +28,6 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)
+# A config may set precision = 'fp32', 'bf16' (autocast) or 'auto' (bf16 where
+# the device computes it natively); without the key a run takes the toolbox
+# default, 'auto', and --precision overrides both (docs/benchmarks.md).

@@ -1,20 +1,19 @@
 """Build a model from its config and load a trained checkpoint into it.
 
-Checkpoints are read with ``torch.load(weights_only=True)``: ``fgsb.engine``
-allow-lists the few non-tensor types MMEngine stores, nothing else is
-unpickled. The weights must match the config's model exactly (strict), so a
-checkpoint of another config fails here with both files named, not later
+The config is read with ``fgsb.engine.run_config.load_config`` and the
+checkpoint with ``fgsb.engine.checkpoint_loading``, the readers every tool
+uses: weights-only unpickling (nothing but tensors and MMEngine's own data
+types), and weights that must match the config's model exactly (strict), so
+a checkpoint of another config fails here with both files named, not later
 with a shape error deep inside a convolution.
 """
-from pathlib import Path
-
 import torch
 from mmengine.config import Config
 
 import fgsb.engine  # noqa: F401  (registers components, allow-lists checkpoints)
+from fgsb.engine.checkpoint_loading import CheckpointError, load_weights, read_checkpoint
+from fgsb.engine.run_config import ConfigError, load_config
 from fgsb.registry import MODELS
-
-MAX_LISTED_KEYS = 5
 
 
 class ModelLoadError(ValueError):
@@ -29,48 +28,10 @@ def default_device():
 def _read_config(config):
     if isinstance(config, Config):
         return config, config.filename or 'config'
-    path = Path(config)
-    if not path.is_file():
-        raise ModelLoadError(f'{path}: config file not found')
-    return Config.fromfile(str(path)), str(path)
-
-
-def _read_state_dict(checkpoint):
-    path = Path(checkpoint)
-    if not path.is_file():
-        raise ModelLoadError(f'{path}: checkpoint file not found')
     try:
-        content = torch.load(str(path), map_location='cpu', weights_only=True)
-    except Exception as err:  # torch.load raises many types for a bad file
-        raise ModelLoadError(f'{path}: not a readable checkpoint ({err})') from err
-    state = content.get('state_dict', content) if isinstance(content, dict) else None
-    if not isinstance(state, dict) or not all(
-            isinstance(v, torch.Tensor) for v in state.values()):
-        raise ModelLoadError(f'{path}: holds no state_dict of tensors')
-    return state
-
-
-def _listed(keys):
-    keys = sorted(keys)
-    more = f' and {len(keys) - MAX_LISTED_KEYS} more' if len(keys) > MAX_LISTED_KEYS else ''
-    return ', '.join(keys[:MAX_LISTED_KEYS]) + more
-
-
-def _mismatch(model, state):
-    """Why ``state`` does not fit ``model`` (missing, unexpected, reshaped keys)."""
-    expected = model.state_dict()
-    problems = []
-    missing = expected.keys() - state.keys()
-    unexpected = state.keys() - expected.keys()
-    reshaped = [f'{k} {tuple(state[k].shape)} vs {tuple(expected[k].shape)}'
-                for k in expected.keys() & state.keys() if state[k].shape != expected[k].shape]
-    if missing:
-        problems.append(f'{len(missing)} missing weights ({_listed(missing)})')
-    if unexpected:
-        problems.append(f'{len(unexpected)} unexpected weights ({_listed(unexpected)})')
-    if reshaped:
-        problems.append(f'{len(reshaped)} weights of another shape ({_listed(reshaped)})')
-    return '; '.join(problems)
+        return load_config(config), str(config)
+    except ConfigError as err:
+        raise ModelLoadError(str(err)) from err
 
 
 def load_model(config, checkpoint, device=None):
@@ -86,13 +47,10 @@ def load_model(config, checkpoint, device=None):
         model = MODELS.build(cfg.model)
     except (KeyError, TypeError, ValueError) as err:
         raise ModelLoadError(f'{config_name}: cannot build its model ({err})') from err
-    state = _read_state_dict(checkpoint)
-    problem = _mismatch(model, state)
-    if problem:
-        raise ModelLoadError(
-            f'{checkpoint} does not match the model of {config_name}: {problem}. '
-            'Was it trained with this config?')
-    model.load_state_dict(state, strict=True)
+    try:
+        load_weights(model, read_checkpoint(checkpoint), checkpoint, config_name)
+    except CheckpointError as err:
+        raise ModelLoadError(str(err)) from err
     model.cfg = cfg
     device = device or default_device()
     try:

@@ -10,11 +10,25 @@ Slices are taken along the training axis and scored like the test set
 import numpy as np
 
 from fgsb.datasets.nifti_io import VolumeError, load_volume
+from fgsb.datasets.slice_pipeline import normalisation_range, select_slices
 from fgsb.datasets.slice_preprocessing import normalise
 from fgsb.evaluation.volume_synthesis_metric import volume_scores
-from .volume_slicing import Reorientation, normalisation_range
+from .reorientation import Reorientation
 
 AFFINE_TOLERANCE_MM = 1e-3
+
+
+def read_reference(reference, shape, affine):
+    """The data of the reference scan ``reference``, which must lie on the grid
+    ``shape``/``affine`` of the synthesised volume (``VolumeError`` naming it
+    otherwise)."""
+    image, data = load_volume(reference)
+    if data.shape != tuple(shape) or not np.allclose(image.affine, affine,
+                                                     atol=AFFINE_TOLERANCE_MM):
+        raise VolumeError(f'{reference}: the reference (shape {data.shape}) is not on the '
+                          f'grid of the synthesised volume (shape {tuple(shape)}, '
+                          'same affine needed)')
+    return data
 
 
 def reference_scores(result, reference, settings):
@@ -24,12 +38,7 @@ def reference_scores(result, reference, settings):
     same grid as the input (``VolumeError`` naming it otherwise);
     ``settings`` the ``SynthesisSettings`` the result was made with.
     """
-    image, data = load_volume(reference)
-    if data.shape != result.synthetic.shape or not np.allclose(
-            image.affine, result.affine, atol=AFFINE_TOLERANCE_MM):
-        raise VolumeError(f'{reference}: the reference (shape {data.shape}) is not on the '
-                          f'grid of the synthesised volume (shape {result.synthetic.shape}, '
-                          'same affine needed)')
+    data = read_reference(reference, result.synthetic.shape, result.affine)
     brain = result.brain_mask
     lo, hi = normalisation_range(data, brain, settings.slices, reference)
     # on [-1, 1], what volume_scores expects; background at the minimum
@@ -38,12 +47,11 @@ def reference_scores(result, reference, settings):
 
     orientation = Reorientation.from_affine(result.affine)
     axis = settings.slices.axis
-    real, synthetic, brain = (np.moveaxis(orientation.forward(v), axis, 0)
-                              for v in (real, synthetic, brain))
-    fractions = brain.reshape(len(brain), -1).mean(axis=1)
-    kept = fractions >= settings.slices.min_brain_fraction
-    if not kept.any():
-        kept = fractions > 0
-    scores = volume_scores(synthetic[kept], real[kept])
-    scores['num_slices'] = int(kept.sum())
+    real, synthetic, brain = (orientation.forward(v) for v in (real, synthetic, brain))
+    kept = select_slices(brain, axis, settings.slices.min_brain_fraction)
+    if not kept.size:
+        kept = select_slices(brain, axis, None)
+    real, synthetic = (np.moveaxis(v, axis, 0)[kept] for v in (real, synthetic))
+    scores = volume_scores(synthetic, real)
+    scores['num_slices'] = int(kept.size)
     return scores

@@ -2,7 +2,7 @@
 
 The product's everyday use: a T1w volume in, the model's target contrast out,
 on the input's voxel grid. Every slice that holds brain goes through the
-model in batches (NFE generator calls each for a bridge model, METHOD.md 4);
+model in batches (NFE generator calls each for a bridge model, docs/method.md §4);
 slices and voxels outside the brain mask are background.
 
 Output intensity scale (``OUTPUT_SCALE``): [0, 1], the model's [-1, 1]
@@ -13,7 +13,6 @@ the samples on the same scale.
 """
 import warnings
 from dataclasses import dataclass
-from os import PathLike
 from pathlib import Path
 from typing import Optional
 
@@ -21,12 +20,12 @@ import nibabel as nib
 import numpy as np
 import torch
 
-from fgsb.datasets.nifti_io import VolumeError, check_volume, load_volume
-from fgsb.datasets.slice_preprocessing import estimate_brain_mask
+from fgsb.engine.precision import resolve_precision, run_in_precision
+from fgsb.evaluation.finite_output import NonFiniteOutputError, non_finite_count
 from fgsb.evaluation.volume_synthesis_metric import to_unit_range
 from .source_contrast import source_contrast_mismatch
 from .synthesis_settings import synthesis_settings
-from .volume_slicing import Reorientation, network_slices, normalisation_range
+from .volume_input import prepare_volume
 
 OUTPUT_SCALE = ('float32 in [0, 1]: the model output in [-1, 1] mapped linearly, so that 0 '
                 'and 1 are the target contrast\'s robust 0.5th and 99.5th percentiles inside '
@@ -64,54 +63,26 @@ class SynthesisResult:
 def check_sampling(model, nfe=None, samples=1):
     """The number of generator evaluations a slice gets, or ``SynthesisError``.
 
-    A bridge model (one with a ``sampler``) runs ``nfe`` steps, at most the
-    ``T`` its time embedding was trained with; a single-step model (Pix2Pix)
-    is deterministic, so ``nfe`` and ``samples`` do not apply to it.
+    A bridge model runs ``nfe`` steps, at most the ``model.num_steps`` its
+    time embedding was trained with; a single-step model (Pix2Pix) takes no
+    ``nfe``, and a deterministic one (``not model.is_stochastic``) no more
+    than one sample.
     """
     if int(samples) != samples or samples < 1:
         raise SynthesisError(f'samples must be a positive integer, got {samples!r}')
-    sampler = getattr(model, 'sampler', None)
-    name = type(model).__name__
-    if sampler is None:
-        if nfe not in (None, 1):
-            raise SynthesisError(f'{name} is a single-step model: nfe does not apply to it '
-                                 f'(got {nfe})')
-        if samples > 1:
-            raise SynthesisError(f'{name} is deterministic: more than one sample would only '
-                                 'repeat the same image')
-        return 1
+    name, num_steps = type(model).__name__, int(model.num_steps)
+    if num_steps == 1 and nfe not in (None, 1):
+        raise SynthesisError(f'{name} is a single-step model: nfe does not apply to it '
+                             f'(got {nfe})')
+    if samples > 1 and not model.is_stochastic:
+        raise SynthesisError(f'{name} is deterministic: more than one sample would only '
+                             'repeat the same image')
     if nfe is None:
-        return int(sampler.num_steps)
-    if int(nfe) != nfe or not 1 <= nfe <= sampler.num_steps:
-        raise SynthesisError(f'nfe must be an integer between 1 and {sampler.num_steps} (the '
+        return num_steps
+    if int(nfe) != nfe or not 1 <= nfe <= num_steps:
+        raise SynthesisError(f'nfe must be an integer between 1 and {num_steps} (the '
                              f'steps {name} was trained with), got {nfe!r}')
     return int(nfe)
-
-
-def _read_input(image):
-    """``(image, data, path)`` of a path or a nibabel image (``path`` None when
-    it has no file), with load_volume's checks."""
-    if isinstance(image, (str, PathLike)):
-        image_obj, data = load_volume(image)
-        return image_obj, data, str(image)
-    path = image.get_filename()
-    name = path or '<in-memory image>'
-    data = check_volume(np.asarray(image.dataobj, dtype=np.float32), name)
-    return image, data, path
-
-
-def _read_brain_mask(mask, image, shape, name):
-    """A boolean mask on the input's grid from a path, an image or an array."""
-    if isinstance(mask, (str, PathLike)):
-        mask_image, data = load_volume(mask)
-        if data.shape != shape or not np.allclose(mask_image.affine, image.affine, atol=1e-3):
-            raise VolumeError(f'{mask}: the brain mask (shape {data.shape}) is not on the grid '
-                              f'of {name} (shape {shape}, same affine needed)')
-        return data > 0.5
-    data = np.asarray(mask.dataobj if hasattr(mask, 'dataobj') else mask)
-    if data.shape != shape:
-        raise VolumeError(f'brain mask of shape {data.shape} for {name} of shape {shape}')
-    return data > 0.5
 
 
 def _output_header(image, target):
@@ -124,33 +95,38 @@ def _output_header(image, target):
     return header
 
 
-def _one_draw(model, x, nfe, generator):
-    """``(prediction, [prediction of each step])`` for a batch of network inputs."""
-    sampler = getattr(model, 'sampler', None)
-    if sampler is None:
-        prediction = model.translate(x)
-        return prediction, [prediction]
-    return sampler.sample(model.generator, x, num_steps=nfe, generator=generator,
-                          return_intermediates=True)
-
-
 def _model_device(model):
     parameter = next(iter(model.parameters()), None) if hasattr(model, 'parameters') else None
     return parameter.device if parameter is not None else torch.device('cpu')
 
 
+def _check_finite(predictions, model, volume, first_slice):
+    bad = sum(non_finite_count(p) for p in predictions)
+    if bad:
+        raise NonFiniteOutputError(
+            f'{volume.name}: {type(model).__name__} predicted {bad} NaN/Inf values (slices '
+            f'from {volume.layout.indices[first_slice]} along axis {volume.layout.axis}); '
+            'its weights are not finite or it diverged, so there is no volume to keep')
+
+
 @torch.no_grad()
-def _synthesise_slices(model, slices, layout, nfe, samples, seed, batch_size, return_steps,
-                       progress):
+def _synthesise_slices(model, volume, nfe, samples, seed, batch_size, return_steps,
+                       progress, precision):
     """Mean, spread and per-step predictions of every slice, restored in-plane."""
     device = _model_device(model)
+    layout, slices = volume.layout, volume.slices
     # One CPU generator for the whole volume: the same seed (and batch size)
     # gives the same draws on any device.
     generator = torch.Generator().manual_seed(int(seed))
     means, spreads, steps = [], [], []
     for start in range(0, len(slices), batch_size):
         x = torch.from_numpy(slices[start:start + batch_size, None]).to(device)
-        draws = [_one_draw(model, x, nfe, generator) for _ in range(samples)]
+        draws = [run_in_precision(precision, device, model.translate, x, nfe=nfe,
+                                  generator=generator, return_steps=True)
+                 for _ in range(samples)]
+        _check_finite([d[0] for d in draws] + ([s for d in draws for s in d[1]]
+                                               if return_steps else []),
+                      model, volume, start)
         finals = np.stack([to_unit_range(d[0][:, 0].float().cpu().numpy()) for d in draws])
         means.append(layout.restore(finals.mean(axis=0)))
         spreads.append(layout.restore(finals.std(axis=0)))  # divisor K, as sample_many
@@ -166,12 +142,13 @@ def _synthesise_slices(model, slices, layout, nfe, samples, seed, batch_size, re
 
 def synthesize_volume(model, image, nfe=None, samples=1, seed=0, batch_size=16,
                       brain_mask=None, source_contrast=None, return_steps=False,
-                      progress=False, settings=None):
+                      progress=False, settings=None, precision=None):
     """Synthesise the target contrast of a whole source volume.
 
     Args:
         model: a model from ``load_model`` (its ``cfg`` gives the slice
-            settings) with ``translate`` or a bridge ``sampler``.
+            settings) with the translator interface (``num_steps``,
+            ``is_stochastic``, ``translate``).
         image: the source volume: a NIfTI path or a nibabel image, any
             orientation (it is reoriented to RAS and back).
         nfe: generator evaluations a slice (bridge models; default: the
@@ -182,17 +159,21 @@ def synthesize_volume(model, image, nfe=None, samples=1, seed=0, batch_size=16,
             and batch size give the same volume.
         batch_size: slices a generator call.
         brain_mask: path, image or array on the input's grid; default: the
-            estimate training uses for subjects without a mask.
+            head mask training uses for subjects without a brain mask.
         source_contrast: the input's contrast, checked against the model's
             source (a warning); default: guessed from the file name.
         return_steps: also return each step's prediction.
         progress: show a progress bar over the slices.
         settings: ``SynthesisSettings`` overriding those of ``model.cfg``.
+        precision: a ``Precision`` (``fgsb.engine.precision.resolve_precision``);
+            bf16 runs the model under autocast, the output is float32 either
+            way. Default: fp32.
 
     Returns:
         ``SynthesisResult`` on the ``OUTPUT_SCALE``. Raises ``VolumeError``
         naming the file for unusable input, ``SynthesisError`` for
-        arguments that do not fit the model.
+        arguments that do not fit the model, ``NonFiniteOutputError``
+        naming the input when the model predicts NaN/Inf.
     """
     nfe = check_sampling(model, nfe, samples)
     if int(batch_size) < 1:
@@ -202,41 +183,30 @@ def synthesize_volume(model, image, nfe=None, samples=1, seed=0, batch_size=16,
             raise SynthesisError('the model has no cfg: load it with load_model or pass '
                                  'settings')
         settings = synthesis_settings(model.cfg)
-    image, data, path = _read_input(image)
-    name = path or '<in-memory image>'
-    message = source_contrast_mismatch(settings.source, path, source_contrast)
+    if precision is None:
+        precision = resolve_precision('fp32', 'cpu')
+    volume = prepare_volume(image, settings, brain_mask)
+    message = source_contrast_mismatch(settings.source, volume.path, source_contrast)
     if message:
         warnings.warn(message, UserWarning, stacklevel=2)
-    if brain_mask is None:
-        brain = estimate_brain_mask(data, settings.slices.mask_threshold)
-    else:
-        brain = _read_brain_mask(brain_mask, image, data.shape, name)
-    if not brain.any():
-        raise VolumeError(f'{name}: the brain mask is empty, nothing to synthesise')
-
-    orientation = Reorientation.from_affine(image.affine)
-    volume, brain_t = orientation.forward(data), orientation.forward(brain)
-    norm_range = normalisation_range(volume, brain_t, settings.slices, name)
-    slices, layout = network_slices(volume, brain_t, settings.slices, norm_range)
 
     bar = None
     if progress:
         from tqdm import tqdm
-        bar = tqdm(total=len(slices), unit='slice', desc=Path(name).name, leave=False)
+        bar = tqdm(total=len(volume.slices), unit='slice', desc=Path(volume.name).name,
+                   leave=False)
     try:
-        mean, spread, steps = _synthesise_slices(model, slices, layout, nfe, samples, seed,
-                                                 int(batch_size), return_steps, bar)
+        mean, spread, steps = _synthesise_slices(model, volume, nfe, samples, seed,
+                                                 int(batch_size), return_steps, bar,
+                                                 precision)
     finally:
         if bar is not None:
             bar.close()
 
-    def to_input_grid(restored):
-        volume_t = np.where(brain_t, np.clip(layout.assemble(restored), 0.0, None), 0.0)
-        return orientation.backward(volume_t.astype(np.float32))
-
     return SynthesisResult(
-        synthetic=to_input_grid(mean), affine=np.asarray(image.affine, dtype=np.float64),
-        header=_output_header(image, settings.target), brain_mask=brain,
-        source_range=norm_range, nfe=nfe, samples=int(samples), seed=int(seed),
-        uncertainty=to_input_grid(spread) if samples > 1 else None,
-        steps=[to_input_grid(s) for s in steps] if return_steps else None)
+        synthetic=volume.to_input_grid(mean),
+        affine=np.asarray(volume.image.affine, dtype=np.float64),
+        header=_output_header(volume.image, settings.target), brain_mask=volume.brain,
+        source_range=volume.norm_range, nfe=nfe, samples=int(samples), seed=int(seed),
+        uncertainty=volume.to_input_grid(spread) if samples > 1 else None,
+        steps=[volume.to_input_grid(s) for s in steps] if return_steps else None)

@@ -3,6 +3,8 @@ import torch
 
 from fgsb.registry import FUNCTIONS
 
+from .batch_keys import META
+
 
 @FUNCTIONS.register_module()
 def paired_collate(samples):
@@ -14,11 +16,11 @@ def paired_collate(samples):
     """
     if not samples:
         raise ValueError('paired_collate got an empty batch')
-    keys = [key for key in samples[0] if key != 'meta']
+    keys = [key for key in samples[0] if key != META]
     for sample in samples[1:]:
-        if sorted(k for k in sample if k != 'meta') != sorted(keys):
+        if sorted(k for k in sample if k != META) != sorted(keys):
             raise KeyError('samples of one batch carry different keys: '
                            f'{sorted(keys)} vs {sorted(sample)}')
     batch = {key: torch.stack([sample[key] for sample in samples]) for key in keys}
-    batch['meta'] = [sample.get('meta', {}) for sample in samples]
+    batch[META] = [sample.get(META, {}) for sample in samples]
     return batch

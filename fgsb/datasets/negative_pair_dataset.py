@@ -4,11 +4,13 @@ from torch.utils.data import Dataset
 
 from fgsb.registry import DATASETS
 
+from .batch_keys import SOURCE, SOURCE_NEG, TARGET, TARGET_NEG
+
 
 @DATASETS.register_module()
 class NegativePairDataset(Dataset):
-    """Wrap a paired data set; each item also carries ``source_neg`` and
-    ``target_neg`` from another slice drawn at random.
+    """Wrap a paired data set; each item also carries ``SOURCE_NEG`` and
+    ``TARGET_NEG`` from another slice drawn at random.
 
     UNSB and FGSB estimate mutual information against a chain started from a
     different image (UNSB loads a second batch). With batch size 1, the
@@ -35,6 +37,6 @@ class NegativePairDataset(Dataset):
         other = int(torch.randint(len(self) - 1, (1,)))
         other = other + 1 if other >= index else other
         negative = self.dataset[other]
-        sample['source_neg'] = negative['source']
-        sample['target_neg'] = negative['target']
+        sample[SOURCE_NEG] = negative[SOURCE]
+        sample[TARGET_NEG] = negative[TARGET]
         return sample

@@ -5,13 +5,22 @@ goes through ``load_volume`` so that bad input fails the same way
 everywhere, and every writer goes through ``save_volume`` so that no
 half-written file is ever left behind.
 """
+import gzip
+import math
 import os
-import tempfile
 import zlib
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+
+from fgsb.fileio import atomic_path
+
+# Deflate never compresses better than 1032:1, so a .gz file of n bytes holds
+# at most about 1032 n bytes of voxels: a header claiming more is a lie.
+MAX_DEFLATE_RATIO = 1032
+# nibabel writes .nii.gz at this level (fast; the volumes are mostly noise)
+GZIP_LEVEL = 1
 
 
 class VolumeError(ValueError):
@@ -26,13 +35,49 @@ def load_nifti(path):
     path = Path(path)
     if not path.is_file():
         raise VolumeError(f'{path}: file not found')
+    unreadable = (nib.filebasedimages.ImageFileError, EOFError, OSError, zlib.error,
+                  ValueError)
     try:
         image = nib.load(str(path))
-        data = np.asarray(image.dataobj, dtype=np.float32)
-    except (nib.filebasedimages.ImageFileError, EOFError, OSError, zlib.error,
-            ValueError) as err:
+    except unreadable as err:
         raise VolumeError(f'{path}: not a readable NIfTI file ({err})') from err
+    _check_claimed_size(path, image)
+    try:
+        data = np.asarray(image.dataobj, dtype=np.float32)
+    except unreadable as err:
+        raise VolumeError(f'{path}: not a readable NIfTI file ({err})') from err
+    except MemoryError as err:
+        raise VolumeError(f'{path}: {image.shape} voxels do not fit in memory') from err
+    _check_affine(path, image.affine)
     return image, data
+
+
+def _check_claimed_size(path, image):
+    """Refuse a header that claims more voxels than its file can hold, before
+    trying to allocate them."""
+    claimed = math.prod(int(n) for n in image.shape) * image.get_data_dtype().itemsize
+    data_file = image.file_map['image'].filename
+    stored = os.path.getsize(data_file)
+    if data_file.endswith('.gz'):
+        capacity = stored * MAX_DEFLATE_RATIO
+    elif data_file.endswith(('.nii', '.img')):
+        capacity = stored
+    else:
+        return
+    if claimed > capacity:
+        raise VolumeError(f'{path}: the header claims {image.shape} voxels '
+                          f'({claimed / 2 ** 30:.1f} GiB) but the file has only '
+                          f'{stored} bytes')
+
+
+def _check_affine(path, affine):
+    """A voxel-to-world affine must be finite and invertible: reorienting,
+    resampling and registering all need it."""
+    if affine is None or not np.isfinite(affine).all():
+        raise VolumeError(f'{path}: the voxel-to-world affine (sform/qform) is not finite')
+    if abs(np.linalg.det(affine[:3, :3])) < 1e-12:
+        raise VolumeError(f'{path}: the voxel-to-world affine (sform/qform) is degenerate '
+                          f'(zero voxel size or collapsed axes)')
 
 
 def check_volume(data, name, allow_empty=False):
@@ -68,23 +113,18 @@ def check_same_shape(paths_and_arrays):
 
 
 def save_volume(data, affine, path, header=None, dtype=np.float32):
-    """Write a NIfTI atomically: a temporary file in the same folder, then rename."""
+    """Write a single-file NIfTI atomically (``fgsb.fileio.atomic_path``),
+    gzipped unless ``path`` ends in ``.nii``; returns ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     image = nib.Nifti1Image(np.asarray(data, dtype=dtype), affine, header=header)
     image.set_data_dtype(dtype)
-    suffix = ''.join(path.suffixes) or '.nii.gz'
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix=suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        nib.save(image, tmp)
-        # mkstemp makes owner-only files; give the result ordinary permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    # The temporary's name does not say .nii.gz, so the stream is handed to
+    # nibabel: gzip as nibabel writes it (no name, mtime 0), or plain.
+    with atomic_path(path) as tmp, open(tmp, 'wb') as raw:
+        if not path.name.endswith('.nii'):
+            with gzip.GzipFile(filename='', mode='wb', compresslevel=GZIP_LEVEL,
+                               fileobj=raw, mtime=0) as stream:
+                image.to_file_map(image.make_file_map({'image': stream}))
+        else:
+            image.to_file_map(image.make_file_map({'image': raw}))
     return path

@@ -1,14 +1,16 @@
 """Paired 2-D slices of co-registered source/target MR volumes.
 
-DESIGN.md "Data flow" and METHOD.md section 9: a prepared root holds one
+docs/data.md and docs/method.md §9: a prepared root holds one
 folder a subject (``<modality>.nii.gz``, optional ``brain_mask.nii.gz`` and
 ``lesion_mask.nii.gz``) and ``splits.json``. The dataset picks subjects of a
 split (deterministic by seed), reads each volume once, keeps the slices with
 enough brain, normalises each volume to [-1, 1] with robust percentiles,
 pads with the minimum to a centred square, resizes, and serves one slice
-pair a sample, with the meta needed to put a synthesised slice back.
+pair a sample. A sample's meta says which subject and slice it is (and
+whether it was flipped); ``slice_layout(subject)`` says where a subject's
+slices come from, to put synthesised slices back into its volume.
 """
-import json
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -17,30 +19,13 @@ from torch.utils.data import Dataset
 
 from fgsb.registry import DATASETS, PRIORS
 
-from .slice_preprocessing import LEFT_RIGHT_AXIS, restore_slice
-from .volume_cache import SliceSettings, read_subject_slices
-
-MASK_FILES = {'brain_mask': 'brain_mask.nii.gz', 'lesion_mask': 'lesion_mask.nii.gz'}
-NIFTI_SUFFIX = '.nii.gz'
-
-
-def choose_subjects(ids, count, seed):
-    """The first ``count`` ids of the sorted ``ids`` shuffled by ``Generator(seed)``.
-
-    Taking a prefix of one permutation makes the choice nested: with the same
-    seed the 2 subjects of "FGSB (2)" are among the 5 of "FGSB (5)".
-    """
-    order = np.random.default_rng(seed).permutation(len(ids))
-    ordered = sorted(ids)
-    return [ordered[i] for i in order[:count]]
-
-
-def subject_modalities(folder):
-    """The modality keys a subject folder holds (its ``*.nii.gz`` minus the masks)."""
-    names = sorted(p.name[:-len(NIFTI_SUFFIX)] for p in Path(folder).glob(f'*{NIFTI_SUFFIX}'))
-    # Per-label lesion masks (lesion_label<k>) written by the preparers are masks too.
-    return [name for name in names
-            if name not in MASK_FILES and not name.startswith('lesion_label')]
+from .batch_keys import BRAIN_MASK, LESION_MASK, META, PRIOR, SOURCE, TARGET
+from .prepared_layout import (MASKS, carve_validation, choose_subjects, read_splits,
+                              splits_path, subject_modalities, subjects_at_sites,
+                              volume_path)
+from .slice_pipeline import SliceSettings
+from .slice_preprocessing import LEFT_RIGHT_AXIS
+from .volume_cache import read_subject_slices
 
 
 @DATASETS.register_module()
@@ -54,6 +39,9 @@ class PairedSliceDataset(Dataset):
         num_subjects: how many subjects of the split to use (None: all);
             chosen by ``choose_subjects(split, num_subjects, seed)``.
         subjects: explicit subject ids; overrides ``split`` and ``num_subjects``.
+        sites: keep only the split's subjects whose ``.prepared.json`` names
+            one of these sites (phantom version 2), before ``num_subjects``
+            are chosen among them.
         seed: seed of the subject choice and of the validation carve-out.
         val_subjects: carve this many subjects out of the train split as
             split 'val' (deterministic by seed); 'train' then excludes them.
@@ -64,22 +52,22 @@ class PairedSliceDataset(Dataset):
             is mapped onto [-1, 1].
         size: side of the square network input (None: the padded side).
         flip_prob: probability of a left-right flip of the whole sample
-            (the only augmentation, METHOD.md section 8; 0.5 for training).
-        prior: the prior map ``M`` (METHOD.md section 6): a ``PRIORS`` config
+            (the only augmentation, docs/method.md §8; 0.5 for training).
+        prior: the prior map ``M`` (docs/method.md §6): a ``PRIORS`` config
             dict or a callable ``prior(target=, brain_mask=, lesion_mask=)``.
         missing_root_hint: text added to the error when ``data_root`` is
             missing, e.g. the command that prepares it.
         cache_dir: keep the preprocessed slices there as ``.npy`` memory maps
             (None: in memory only).
         mask_threshold: brain-mask estimate for subjects without a
-            ``brain_mask.nii.gz`` (see ``estimate_brain_mask``).
+            ``brain_mask.nii.gz`` (see ``estimate_head_mask``).
     """
 
     def __init__(self, data_root, source='t1', target='t2', split='train',
                  num_subjects=None, subjects=None, seed=0, val_subjects=0, axis=2,
                  min_brain_fraction=0.1, percentiles=(0.5, 99.5), size=256,
                  flip_prob=0.0, prior=None, missing_root_hint=None, cache_dir=None,
-                 mask_threshold=0.05):
+                 mask_threshold=0.05, sites=None):
         self._check_arguments(axis, min_brain_fraction, percentiles, size, flip_prob,
                               val_subjects, num_subjects)
         self.data_root = Path(data_root)
@@ -91,7 +79,7 @@ class PairedSliceDataset(Dataset):
         self.source, self.target, self.split = source, target, split
         self.seed, self.axis, self.flip_prob = seed, axis, flip_prob
         self.subjects = self._select_subjects(split, num_subjects, subjects, seed,
-                                              val_subjects)
+                                              val_subjects, sites)
         self.prior = self._build_prior(prior)
         settings = SliceSettings(axis=axis, size=size, min_brain_fraction=min_brain_fraction,
                                  percentiles=tuple(percentiles),
@@ -99,14 +87,31 @@ class PairedSliceDataset(Dataset):
         self._volumes = [
             read_subject_slices(subject, self._subject_files(subject), settings, cache_dir)
             for subject in self.subjects]
-        self._priors = [self._prior_maps(volume) for volume in self._volumes]
-        self._index = [(v, k) for v, volume in enumerate(self._volumes)
-                       for k in range(len(volume.info['slice_indices']))]
+        self._layouts = [volume.layout for volume in self._volumes]
+        self._priors = [self._prior_maps(volume, layout)
+                        for volume, layout in zip(self._volumes, self._layouts)]
+        self._index = [(v, k) for v, layout in enumerate(self._layouts)
+                       for k in range(len(layout.indices))]
         sides = {volume.source.shape[-1] for volume in self._volumes}
         if len(sides) > 1:
             raise ValueError(f'subjects have different padded sides {sorted(sides)}; set '
                              f'size so that every slice has the same shape')
         self.size = int(sides.pop())
+
+    @classmethod
+    def settings_from_config(cls, dataset_cfg):
+        """``(source, target, SliceSettings)`` of a config of this data set,
+        with the constructor's defaults for the keys it leaves out: what
+        synthesis needs to prepare a volume exactly as training did."""
+        parameters = inspect.signature(cls.__init__).parameters
+        values = {name: p.default for name, p in parameters.items()
+                  if p.default is not inspect.Parameter.empty}
+        values.update(dataset_cfg)
+        settings = SliceSettings(axis=int(values['axis']), size=values['size'],
+                                 min_brain_fraction=float(values['min_brain_fraction']),
+                                 percentiles=tuple(float(p) for p in values['percentiles']),
+                                 mask_threshold=float(values['mask_threshold']))
+        return str(values['source']), str(values['target']), settings
 
     # ------------------------------------------------------------ construction
     @staticmethod
@@ -131,28 +136,10 @@ class PairedSliceDataset(Dataset):
         if num_subjects is not None and num_subjects < 1:
             raise ValueError(f'num_subjects must be >= 1 or None, got {num_subjects}')
 
-    def _read_splits(self):
-        path = self.data_root / 'splits.json'
-        if not path.is_file():
-            raise FileNotFoundError(
-                f'{path} not found: a prepared root needs splits.json with the subject '
-                f'ids of each split, e.g. {{"train": [...], "test": [...]}}')
-        try:
-            with open(path) as f:
-                splits = json.load(f)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ValueError(f'{path}: not valid JSON ({err})') from err
-        if not isinstance(splits, dict):
-            raise ValueError(f'{path}: expected an object of split name -> subject ids')
-        splits = {name: ids for name, ids in splits.items() if name != 'meta'}
-        for name, ids in splits.items():
-            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-                raise ValueError(f'{path}: split {name!r} must be a list of subject ids')
-            if len(set(ids)) != len(ids):
-                raise ValueError(f'{path}: split {name!r} lists a subject twice')
-        return path, splits
-
-    def _select_subjects(self, split, num_subjects, subjects, seed, val_subjects):
+    def _select_subjects(self, split, num_subjects, subjects, seed, val_subjects, sites=None):
+        if subjects is not None and sites is not None:
+            raise ValueError(f'subjects={subjects!r} and sites={sites!r} cannot be combined: '
+                             'sites choose among the subjects of a split')
         if subjects is not None:
             if val_subjects:
                 # Listed subjects bypass the splits, so they could be the carved ones.
@@ -163,15 +150,18 @@ class PairedSliceDataset(Dataset):
             if not chosen or len(set(chosen)) != len(chosen):
                 raise ValueError(f'subjects must be distinct ids, got {subjects!r}')
         else:
-            path, splits = self._read_splits()
+            path = splits_path(self.data_root)
+            splits, _ = read_splits(self.data_root)
             if val_subjects > 0:
-                splits = self._carve_validation(path, splits, val_subjects, seed)
+                splits = carve_validation(splits, val_subjects, seed, path)
             if split not in splits:
                 raise ValueError(f'{path}: unknown split {split!r}; it has '
                                  f'{", ".join(sorted(splits)) or "no splits"}')
             ids = splits[split]
             if not ids:
                 raise ValueError(f'{path}: split {split!r} is empty')
+            if sites is not None:
+                ids = subjects_at_sites(self.data_root, ids, sites)
             count = len(ids) if num_subjects is None else num_subjects
             if count > len(ids):
                 raise ValueError(f'{path}: split {split!r} has {len(ids)} subjects, '
@@ -185,32 +175,20 @@ class PairedSliceDataset(Dataset):
                     f'subject {subject!r} of {origin} has no folder {folder}')
         return chosen
 
-    @staticmethod
-    def _carve_validation(path, splits, val_subjects, seed):
-        if 'val' in splits:
-            raise ValueError(f"{path} already has a 'val' split; use it with "
-                             f'val_subjects=0 or remove it to carve one from train')
-        train = splits.get('train', [])
-        if val_subjects >= len(train):
-            raise ValueError(f'{path}: val_subjects={val_subjects} leaves no training '
-                             f'subject of the {len(train)} in split train')
-        val = choose_subjects(train, val_subjects, seed)
-        return {**splits, 'val': val, 'train': [s for s in train if s not in val]}
-
     def _subject_files(self, subject):
         folder = self.data_root / subject
         files = {}
         for role, key in (('source', self.source), ('target', self.target)):
-            path = folder / f'{key}{NIFTI_SUFFIX}'
+            path = volume_path(folder, key)
             if not path.is_file():
                 available = ', '.join(subject_modalities(folder)) or 'none'
                 raise FileNotFoundError(
                     f'{path} not found: subject {subject!r} has no {role} modality '
                     f'{key!r}; its modalities are: {available}')
             files[role] = path
-        for role, name in MASK_FILES.items():
-            path = folder / name
-            files[role] = path if path.is_file() else None
+        for name in MASKS:
+            path = volume_path(folder, name)
+            files[name] = path if path.is_file() else None
         return files
 
     @staticmethod
@@ -221,7 +199,7 @@ class PairedSliceDataset(Dataset):
             return PRIORS.build(prior)
         raise TypeError(f'prior must be a PRIORS config dict or a callable, got {type(prior)}')
 
-    def _prior_maps(self, volume):
+    def _prior_maps(self, volume, layout):
         """Prior maps ``M`` of every kept slice, computed once (before any flip)."""
         if self.prior is None:
             return None
@@ -237,7 +215,7 @@ class PairedSliceDataset(Dataset):
                 raise ValueError(
                     f'prior {self.prior!r} returned a map of shape {prior_map.shape} '
                     f'(finite: {bool(np.isfinite(prior_map).all())}) for subject '
-                    f'{volume.subject!r} slice {volume.info["slice_indices"][k]}; '
+                    f'{volume.subject!r} slice {layout.indices[k]}; '
                     f'expected a finite {maps.shape[1:]} map')
             maps[k] = prior_map
         return maps
@@ -252,26 +230,32 @@ class PairedSliceDataset(Dataset):
     def __len__(self):
         return len(self._index)
 
-    def subject_slices(self, subject):
-        """Dataset indices of ``subject``'s slices, in slice order."""
+    def _position(self, subject):
         if subject not in self.subjects:
             raise KeyError(f'subject {subject!r} is not in this dataset; it has '
                            f'{", ".join(self.subjects)}')
-        v = self.subjects.index(subject)
-        start = sum(len(volume.info['slice_indices']) for volume in self._volumes[:v])
-        return list(range(start, start + len(self._volumes[v].info['slice_indices'])))
+        return self.subjects.index(subject)
 
-    restore_slice = staticmethod(restore_slice)
+    def subject_slices(self, subject):
+        """Dataset indices of ``subject``'s slices, in slice order."""
+        v = self._position(subject)
+        start = sum(len(layout.indices) for layout in self._layouts[:v])
+        return list(range(start, start + len(self._layouts[v].indices)))
+
+    def slice_layout(self, subject):
+        """The ``SliceLayout`` of ``subject``'s slices: which slices of its
+        volume they are, and how to restore and assemble network outputs."""
+        return self._layouts[self._position(subject)]
 
     def __getitem__(self, idx):
         v, k = self._index[idx]
         volume = self._volumes[v]
-        arrays = {'source': volume.source[k], 'target': volume.target[k],
-                  'brain_mask': volume.brain_mask[k]}
-        arrays['lesion_mask'] = (np.zeros_like(arrays['brain_mask'])
-                                 if volume.lesion_mask is None else volume.lesion_mask[k])
+        arrays = {SOURCE: volume.source[k], TARGET: volume.target[k],
+                  BRAIN_MASK: volume.brain_mask[k]}
+        arrays[LESION_MASK] = (np.zeros_like(arrays[BRAIN_MASK])
+                               if volume.lesion_mask is None else volume.lesion_mask[k])
         if self._priors[v] is not None:
-            arrays['prior'] = self._priors[v][k]
+            arrays[PRIOR] = self._priors[v][k]
         flipped = self.flip_prob > 0 and bool(torch.rand(()) < self.flip_prob)
         sample = {}
         for name, array in arrays.items():
@@ -279,14 +263,6 @@ class PairedSliceDataset(Dataset):
                 array = np.flip(array, axis=LEFT_RIGHT_AXIS)
             # a copy: the cached arrays may be read-only memory maps
             sample[name] = torch.from_numpy(np.array(array, dtype=np.float32)[None])
-        info = volume.info
-        sample['meta'] = dict(
-            subject=volume.subject, slice_index=info['slice_indices'][k],
-            num_slices=info['num_slices'], volume_shape=info['volume_shape'],
-            axis=self.axis, in_plane_shape=info['in_plane_shape'], pad=info['pad'],
-            padded_shape=info['padded_shape'], size=self.size, flipped=flipped,
-            flip_axis=LEFT_RIGHT_AXIS, norm_source=info['norm_source'],
-            norm_target=info['norm_target'], source_path=info['source_path'],
-            target_path=info['target_path'],
-            included_slices=list(info['slice_indices']))
+        sample[META] = dict(subject=volume.subject, slice_index=self._layouts[v].indices[k],
+                            flipped=flipped)
         return sample

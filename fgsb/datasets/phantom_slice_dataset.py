@@ -11,7 +11,10 @@ class PhantomSliceDataset(PairedSliceDataset):
 
     Args:
         phantom: keyword arguments of ``ensure_phantom`` (``num_subjects``,
-            ``seed``, ``field_strength``, ``num_test``, ...).
+            ``seed``, ``num_test``, ``version``, ``sites``, ``head``, ...).
+            Without ``version``, a phantom already at ``data_root`` keeps its
+            version (a version-1 root keeps loading as version 1) and a new
+            one is the latest.
         data_root, **kwargs: as for ``PairedSliceDataset``.
     """
 

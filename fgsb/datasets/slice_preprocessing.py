@@ -1,10 +1,9 @@
-"""Pure functions that turn volume slices into network inputs and back.
+"""The pure steps that ``slice_pipeline`` composes.
 
-METHOD.md section 9: intensities normalised to [-1, 1] with robust
+docs/method.md §9: intensities normalised to [-1, 1] with robust
 per-volume percentiles, slices padded with the minimum intensity to a
-square, optionally resized. The dataset uses the forward direction; the
-synthesis tool and the evaluators use ``restore_slice`` and ``denormalise``
-to put a network output back into its volume.
+square, optionally resized; a head mask for subjects that come without a
+brain mask.
 """
 import numpy as np
 import torch
@@ -40,13 +39,10 @@ def normalise(x, lo, hi):
     return np.clip(scaled, -1.0, 1.0).astype(np.float32)
 
 
-def denormalise(x, lo, hi):
-    """Inverse of ``normalise`` for values that were not clipped."""
-    return (np.asarray(x, dtype=np.float32) + 1.0) * 0.5 * (hi - lo) + lo
-
-
-def estimate_brain_mask(volume, threshold=0.05):
-    """A brain mask for subjects that come without one: ``volume > t``.
+def estimate_head_mask(volume, threshold=0.05):
+    """The foreground of a volume, ``volume > t``: the head, or the brain of a
+    skull-stripped scan. It stands in for the brain mask of subjects that
+    come without one.
 
     ``t`` is ``threshold`` times the 99th percentile of the non-zero voxels,
     so it scales with the scanner's intensity units.
@@ -103,27 +99,3 @@ def resize_slices(slices, shape, mode='bilinear'):
     else:
         raise ValueError(f"resize mode must be 'bilinear' or 'nearest', got {mode!r}")
     return out.numpy().reshape(*array.shape[:-2], *shape)
-
-
-def restore_slice(array, meta, mode='bilinear'):
-    """Map a network-sized slice back onto the original in-plane grid.
-
-    Undoes, in reverse order, the flip, the resize and the padding that the
-    dataset recorded in ``meta`` (one sample's meta, not a collated batch).
-    ``array`` is ``(size, size)`` or ``(1, size, size)``, numpy or torch;
-    ``mode='nearest'`` for masks. Returns float32 numpy of
-    ``meta['in_plane_shape']``; values stay in normalised units (see
-    ``denormalise``).
-    """
-    if isinstance(array, torch.Tensor):
-        array = array.detach().cpu().numpy()
-    array = np.asarray(array, dtype=np.float32)
-    if array.ndim == 3 and array.shape[0] == 1:
-        array = array[0]
-    expected = (meta['size'], meta['size'])
-    if array.shape != expected:
-        raise ValueError(f'restore_slice expects a slice of shape {expected}, got {array.shape}')
-    if meta['flipped']:
-        array = np.flip(array, axis=meta['flip_axis'])
-    array = resize_slices(array, meta['padded_shape'], mode=mode)
-    return np.ascontiguousarray(unpad(array, meta['pad']))

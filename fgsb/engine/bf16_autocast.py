@@ -28,7 +28,8 @@ def enable_bf16_autocast(cfg):
     """Switch every optimiser wrapper of a config to bf16 autocast."""
     optim_cfg = cfg.optim_wrapper
     if 'constructor' in optim_cfg:
-        wrappers = [v for k, v in optim_cfg.items() if k != 'constructor']
+        # a network switched off in an ablation has no wrapper (None)
+        wrappers = [v for k, v in optim_cfg.items() if k != 'constructor' and v is not None]
     else:
         wrappers = [optim_cfg]
     for wrapper in wrappers:

@@ -3,6 +3,7 @@ import numpy as np
 import torch
 from mmengine.hooks import Hook
 
+from fgsb.datasets.batch_keys import SOURCE, TARGET
 from fgsb.registry import HOOKS
 
 
@@ -39,7 +40,7 @@ class ImageGridHook(Hook):
         with torch.no_grad():
             samples = model.val_step(batch)
         model.train(was_training)
-        rows = [[s['source'][0].numpy(), s['pred'][0].numpy(), s['target'][0].numpy()]
+        rows = [[s[SOURCE][0].numpy(), s['pred'][0].numpy(), s[TARGET][0].numpy()]
                 for s in samples]
         runner.visualizer.add_image('train/source_synthetic_target', make_grid(rows),
                                     step=runner.iter + 1)

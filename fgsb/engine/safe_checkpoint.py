@@ -1,10 +1,11 @@
 """Let ``torch.load(weights_only=True)`` read MMEngine's own checkpoints.
 
-Since torch 2.6 ``torch.load`` refuses every pickled global that is not
-allow-listed. MMEngine 0.10.7 stores a few non-tensor objects in its
-checkpoints (the message hub's history buffers, numpy scalars and arrays,
-config dicts); this module allow-lists exactly those types, so resuming
-works while arbitrary pickles are still refused.
+``torch.load(weights_only=True)`` (torch >= 2.6, which setup.py requires)
+refuses every pickled global that is not allow-listed. MMEngine 0.10.7
+stores a few non-tensor objects in its checkpoints (the message hub's
+history buffers, numpy scalars and arrays, config dicts); this module
+allow-lists exactly those types, so resuming works while arbitrary pickles
+are still refused.
 
 One thing cannot be allow-listed safely: ``HistoryBuffer.__getstate__``
 pickles its statistics functions, which pickle refers to through the
@@ -57,5 +58,4 @@ def allow_mmengine_checkpoints():
     """Register the allow-list with torch's safe unpickler (idempotent) and
     make history buffers pickle as plain data."""
     HistoryBuffer.__getstate__ = _history_buffer_state
-    if hasattr(torch.serialization, 'add_safe_globals'):
-        torch.serialization.add_safe_globals(SAFE_CHECKPOINT_GLOBALS)
+    torch.serialization.add_safe_globals(SAFE_CHECKPOINT_GLOBALS)

@@ -1,2 +1,3 @@
 from . import volume_synthesis_metric
 from . import lesion_metric
+from .finite_output import NonFiniteOutputError

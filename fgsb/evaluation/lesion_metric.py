@@ -18,6 +18,7 @@ import numpy as np
 from mmengine.logging import print_log
 from scipy import ndimage
 
+from fgsb.datasets.batch_keys import BRAIN_MASK, LESION_MASK, TARGET
 from fgsb.registry import METRICS
 
 from .lesion_segmentation import segment_hyperintensities
@@ -104,7 +105,7 @@ class LesionPreservationMetric(VolumeSynthesisMetric):
         # The parent appended one result a sample, in order: add the masks.
         added = self.results[len(self.results) - len(data_samples):]
         for item, sample in zip(added, data_samples):
-            for key in ('brain_mask', 'lesion_mask'):
+            for key in (BRAIN_MASK, LESION_MASK):
                 if key not in sample:
                     raise KeyError(f'LesionPreservationMetric needs {key!r} in the '
                                    f"model's outputs; the data set must provide it")
@@ -112,12 +113,12 @@ class LesionPreservationMetric(VolumeSynthesisMetric):
 
     def compute_metrics(self, results):
         metrics = super().compute_metrics(results)
-        volumes = restack(results, ('pred', 'target', 'brain_mask', 'lesion_mask'))
+        volumes = restack(results, ('pred', TARGET, BRAIN_MASK, LESION_MASK))
         scored = []
         for row in self.per_subject:
             v = volumes[row['subject']]
-            scores = lesion_scores(v['pred'], v['target'], v['brain_mask'], v['lesion_mask'])
-            row['lesion_voxels'] = int(v['lesion_mask'].sum())
+            scores = lesion_scores(v['pred'], v[TARGET], v[BRAIN_MASK], v[LESION_MASK])
+            row['lesion_voxels'] = int(v[LESION_MASK].sum())
             row.update(scores or dict.fromkeys(LESION_NAMES))
             if scores is not None:
                 scored.append(scores)

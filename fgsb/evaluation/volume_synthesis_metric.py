@@ -6,7 +6,10 @@ from mmengine.evaluator import BaseMetric
 from skimage.metrics import normalized_root_mse, peak_signal_noise_ratio
 from skimage.metrics import structural_similarity
 
+from fgsb.datasets.batch_keys import META, SOURCE, TARGET
 from fgsb.registry import METRICS
+
+from .finite_output import NonFiniteOutputError, non_finite_count
 
 
 def to_unit_range(volume):
@@ -39,7 +42,9 @@ class VolumeSynthesisMetric(BaseMetric):
     Reports mean and std over subjects. With ``identity_baseline`` it also
     scores the normalised source against the target: the floor any useful
     synthesis must clear. Per-subject scores of the last evaluation are kept
-    in ``per_subject`` for ``tools/test.py``.
+    in ``per_subject`` for ``tools/test.py``. A prediction with NaN/Inf
+    values raises ``NonFiniteOutputError`` naming the subject and slice
+    (a diverged model is an error, not a score of NaN).
     """
 
     default_prefix = ''
@@ -52,13 +57,19 @@ class VolumeSynthesisMetric(BaseMetric):
 
     def process(self, data_batch, data_samples):
         for sample in data_samples:
-            meta = sample['meta']
+            meta = sample[META]
+            bad = non_finite_count(sample['pred'])
+            if bad:
+                raise NonFiniteOutputError(
+                    f'{type(self).__name__}: the prediction of subject {meta["subject"]!r} '
+                    f'slice {meta["slice_index"]} has {bad} NaN/Inf values; the model '
+                    'diverged or its checkpoint holds non-finite weights, nothing is scored')
             self.results.append({
                 'subject': meta['subject'],
                 'slice_index': int(meta['slice_index']),
                 'pred': sample['pred'][0].numpy(),
-                'target': sample['target'][0].numpy(),
-                'source': sample['source'][0].numpy() if self.identity_baseline else None,
+                TARGET: sample[TARGET][0].numpy(),
+                SOURCE: sample[SOURCE][0].numpy() if self.identity_baseline else None,
             })
 
     def compute_metrics(self, results):
@@ -69,10 +80,10 @@ class VolumeSynthesisMetric(BaseMetric):
         self.per_subject = []
         for subject in sorted(slices):
             ordered = [slices[subject][i] for i in sorted(slices[subject])]
-            target = np.stack([s['target'] for s in ordered])
+            target = np.stack([s[TARGET] for s in ordered])
             scores = volume_scores(np.stack([s['pred'] for s in ordered]), target)
             if self.identity_baseline:
-                identity = volume_scores(np.stack([s['source'] for s in ordered]), target)
+                identity = volume_scores(np.stack([s[SOURCE] for s in ordered]), target)
                 scores.update({f'identity_{k}': v for k, v in identity.items()})
             self.per_subject.append({'subject': subject, 'num_slices': len(ordered),
                                      **scores})

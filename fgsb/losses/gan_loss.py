@@ -1,8 +1,9 @@
-"""Adversarial loss (METHOD.md 5: LSGAN by default, as in UNSB and CUT)."""
+"""Adversarial loss (docs/method.md §5: LSGAN by default, as in UNSB and CUT)."""
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fgsb.engine.precision import float32_island
 from fgsb.registry import MODELS
 
 
@@ -31,6 +32,7 @@ class GANLoss(nn.Module):
         self.gan_type = gan_type
         self.loss_weight = loss_weight
 
+    @float32_island  # the mean of bf16 discriminator outputs would stay bf16
     def forward(self, pred: torch.Tensor, target_is_real: bool,
                 is_disc: bool = False) -> torch.Tensor:
         if self.gan_type == 'lsgan':

@@ -1,9 +1,10 @@
-"""L1 reconstruction and the prior-weighted context-preserving loss (METHOD.md 5)."""
+"""L1 reconstruction and the prior-weighted context-preserving loss (docs/method.md §5)."""
 from typing import Optional
 
 import torch
 from torch import nn
 
+from fgsb.engine.precision import float32_island
 from fgsb.registry import MODELS
 
 
@@ -23,6 +24,7 @@ class L1Loss(nn.Module):
         super().__init__()
         self.loss_weight = loss_weight
 
+    @float32_island  # the mean of bf16 errors would stay bf16
     def forward(self, pred: torch.Tensor, target: torch.Tensor,
                 weight: Optional[torch.Tensor] = None) -> torch.Tensor:
         if pred.shape != target.shape:

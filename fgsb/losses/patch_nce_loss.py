@@ -1,10 +1,11 @@
-"""PatchNCE (CUT, Park et al. 2020), METHOD.md 5 ``L_NCE``."""
+"""PatchNCE (CUT, Park et al. 2020), docs/method.md §5 ``L_NCE``."""
 from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fgsb.engine.precision import float32_island
 from fgsb.registry import MODELS
 
 
@@ -34,6 +35,7 @@ class PatchNCELoss(nn.Module):
         self.temperature = temperature
         self.loss_weight = loss_weight
 
+    @float32_island  # autocast would compute the logits' bmm in bf16
     def forward(self, queries: Sequence[torch.Tensor],
                 keys: Sequence[torch.Tensor]) -> torch.Tensor:
         """``queries``, ``keys``: one ``(B, P, C)`` tensor a layer, same locations."""

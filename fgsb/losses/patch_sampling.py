@@ -27,7 +27,7 @@ def sample_patch_ids(feats: Sequence[torch.Tensor], num_patches: int,
 
     Args:
         feats: feature maps ``(B, C, H, W)``, one a layer.
-        num_patches: patches a layer (256 in METHOD.md).
+        num_patches: patches a layer (256 in the paper).
         prior: binary map ``M``, ``(B, 1, H0, W0)`` or ``(B, H0, W0)``.
         prior_fraction: share of the patches drawn inside the map, in [0, 1].
         generator: optional ``torch.Generator`` for reproducible draws.

@@ -1,6 +1,6 @@
 """The Schrodinger-bridge loss of the generator and the MI estimator's loss (UNSB).
 
-METHOD.md 5: with ``P = cat(X_k, Yhat)`` and ``P' = cat(X'_k, Yhat')`` along
+docs/method.md §5: with ``P = cat(X_k, Yhat)`` and ``P' = cat(X'_k, Yhat')`` along
 channels, ``E(P, k, P)`` scores matched pairs and ``E(P, k, P')`` mismatched
 ones. ``ET = mean(E(P, k, P)) - logsumexp(E(P, k, P'))`` is the (MINE-style)
 estimate of the mutual information between ``X_k`` and ``Yhat``.
@@ -8,6 +8,7 @@ estimate of the mutual information between ``X_k`` and ``Yhat``.
 import torch
 from torch import nn
 
+from fgsb.engine.precision import float32_island
 from fgsb.registry import MODELS
 
 
@@ -46,6 +47,7 @@ class SchrodingerBridgeLoss(nn.Module):
         self.num_steps = num_steps
         self.loss_weight = loss_weight
 
+    @float32_island  # logsumexp and the means of bf16 energies would stay bf16
     def forward(self, energy_pos: torch.Tensor, energy_neg: torch.Tensor, k,
                 x_k: torch.Tensor, y_hat: torch.Tensor) -> torch.Tensor:
         """``energy_pos = E(P, k, P)``, ``energy_neg = E(P, k, P')``; ``k`` the step index."""
@@ -74,6 +76,7 @@ class MIEstimatorLoss(nn.Module):
         super().__init__()
         self.loss_weight = loss_weight
 
+    @float32_island  # logsumexp and the mean of bf16 energies would stay bf16
     def forward(self, energy_pos: torch.Tensor, energy_neg: torch.Tensor) -> torch.Tensor:
         lse = torch.logsumexp(energy_neg.flatten(), dim=0)
         return self.loss_weight * (-energy_pos.mean() + lse + lse ** 2)

@@ -3,11 +3,12 @@
 The discriminator's two decoders reconstruct the real target from its
 features: the resize decoder the whole (down-sized) image, the crop decoder
 one quadrant. FastGAN scores them with LPIPS, which needs pretrained weights
-this project cannot download, so L1 is the default (METHOD.md 5, ours).
+this project cannot download, so L1 is the default (docs/method.md §5, ours).
 """
 import torch
 from torch import nn
 
+from fgsb.engine.precision import float32_island
 from fgsb.registry import MODELS
 
 QUADRANTS = ('top-left', 'top-right', 'bottom-left', 'bottom-right')
@@ -40,6 +41,7 @@ class SSLReconstructionLoss(nn.Module):
         super().__init__()
         self.loss_weight = loss_weight
 
+    @float32_island  # the means of bf16 reconstructions would stay bf16
     def forward(self, rec_resize: torch.Tensor, real_resize: torch.Tensor,
                 rec_crop: torch.Tensor, real_crop: torch.Tensor) -> torch.Tensor:
         for name, rec, real in (('resize', rec_resize, real_resize),

@@ -16,10 +16,11 @@ def as_numpy(array, name: str) -> Optional[np.ndarray]:
     raise TypeError(f'{name} must be a numpy array or a torch tensor, got {type(array).__name__}')
 
 
-def check_same_shape(reference: np.ndarray, other: Optional[np.ndarray],
-                     reference_name: str, other_name: str) -> None:
-    if other is not None and other.shape != reference.shape:
-        raise ValueError(f'{other_name} has shape {other.shape} but {reference_name} '
+def check_mask_shape(reference: np.ndarray, mask: Optional[np.ndarray],
+                     reference_name: str, mask_name: str) -> None:
+    """Refuse a mask (``None`` passes) whose shape differs from ``reference``'s."""
+    if mask is not None and mask.shape != reference.shape:
+        raise ValueError(f'{mask_name} has shape {mask.shape} but {reference_name} '
                          f'has shape {reference.shape}')
 
 

@@ -4,7 +4,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from fgsb.registry import PRIORS
-from .binary_map import as_numpy, binary_map_like, check_same_shape
+from .binary_map import as_numpy, binary_map_like, check_mask_shape
 
 
 @PRIORS.register_module()
@@ -34,7 +34,7 @@ class SegmentationPrior:
                              'use ThresholdPrior or NoPrior for data without annotations')
         target_np = as_numpy(target, 'target')
         lesion_np = as_numpy(lesion_mask, 'lesion_mask')
-        check_same_shape(target_np, lesion_np, 'target', 'lesion_mask')
+        check_mask_shape(target_np, lesion_np, 'target', 'lesion_mask')
         if self.labels is None:
             mask = lesion_np != 0
         else:

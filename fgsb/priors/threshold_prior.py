@@ -1,6 +1,6 @@
 """Intensity-threshold prior ``M = 1[x1 > theta]`` (paper 3.3, its FLAIR/T2 default)."""
 from fgsb.registry import PRIORS
-from .binary_map import as_numpy, binary_map_like, check_same_shape
+from .binary_map import as_numpy, binary_map_like, check_mask_shape
 
 
 @PRIORS.register_module()
@@ -27,7 +27,7 @@ class ThresholdPrior:
     def __call__(self, target, brain_mask, lesion_mask=None):
         target_np = as_numpy(target, 'target')
         brain_np = as_numpy(brain_mask, 'brain_mask')
-        check_same_shape(target_np, brain_np, 'target', 'brain_mask')
+        check_mask_shape(target_np, brain_np, 'target', 'brain_mask')
         mask = target_np > self.theta
         if brain_np is not None:
             mask &= brain_np != 0

@@ -1,4 +1,4 @@
-"""One step of the (guided) Schrodinger bridge (METHOD.md 2, paper Eq. 7)."""
+"""One step of the (guided) Schrodinger bridge (docs/method.md §2, paper Eq. 7)."""
 from typing import Optional
 
 import torch

@@ -1,4 +1,4 @@
-"""Guidance-weight schedules ``alpha_j`` of FGSB (METHOD.md 2, paper Eq. 7).
+"""Guidance-weight schedules ``alpha_j`` of FGSB (docs/method.md §2, paper Eq. 7).
 
 The paper pulls the bridge towards the paired target with a high weight in the
 first steps and a lower one later, without giving numbers. A schedule is a

@@ -1,6 +1,6 @@
 """The (fully guided) Schrodinger-bridge chain: training chains and inference.
 
-METHOD.md 3 (generation stage during training) and 4 (inference). The same
+docs/method.md §3 (generation stage during training) and 4 (inference). The same
 sampler serves UNSB (``guidance=None``) and FGSB (a guidance schedule): UNSB
 is FGSB with the target's weight at zero.
 """
@@ -18,28 +18,35 @@ from .time_grid import bridge_coefficients, bridge_time_grid
 Generator = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def _randn(shape, like: torch.Tensor,
-           generator: Optional[torch.Generator]) -> torch.Tensor:
-    """N(0, I) draws on ``like``'s device and dtype from an optional seeded generator.
+def _randn(shape, like: torch.Tensor, generator: Optional[torch.Generator],
+           dtype: Optional[torch.dtype] = None) -> torch.Tensor:
+    """N(0, I) draws on ``like``'s device, in ``like``'s dtype unless ``dtype``
+    is given, from an optional seeded generator.
 
     Drawn on the generator's own device and moved, so that a CPU generator
     also seeds a chain that runs on a GPU.
     """
     device = generator.device if generator is not None else like.device
     noise = torch.randn(shape, generator=generator, device=device)
-    return noise.to(device=like.device, dtype=like.dtype)
+    return noise.to(device=like.device, dtype=dtype or like.dtype)
 
 
-def _latent_size(G: Generator) -> int:
-    """``G.z_dim``, the size of the latent ``z`` (``4 * ngf`` in UNSB)."""
-    z_dim = getattr(G, 'z_dim', None)
-    if z_dim is None:  # a DDP/DataParallel wrapper keeps the network in .module
-        z_dim = getattr(getattr(G, 'module', None), 'z_dim', None)
+def _latent(G: Generator, x: torch.Tensor,
+            generator: Optional[torch.Generator]) -> torch.Tensor:
+    """A fresh latent ``z ~ N(0, I)`` of ``(B, G.z_dim)`` for the batch ``x``.
+
+    In the dtype of ``G``'s weights, which read it (under autocast a
+    prediction fed back to ``G`` may be bf16 while the weights are not).
+    """
+    network = G if hasattr(G, 'z_dim') else getattr(G, 'module', G)  # DDP keeps .module
+    z_dim = getattr(network, 'z_dim', None)
     if z_dim is None:
         raise AttributeError(
             f'the generator {type(G).__name__} has no attribute `z_dim`: the bridge '
             'sampler needs it to draw the latent z of G(x, t_idx, z)')
-    return int(z_dim)
+    weight = next(network.parameters(), None) if isinstance(network, nn.Module) else None
+    return _randn((x.shape[0], int(z_dim)), x, generator,
+                  dtype=None if weight is None else weight.dtype)
 
 
 @contextmanager
@@ -60,7 +67,7 @@ def _frozen(G: Generator):
 class SchrodingerBridgeSampler:
     """Discretised Schrodinger bridge from the source ``x0`` towards the target domain.
 
-    One step (METHOD.md 2, paper Eq. 7):
+    One step (docs/method.md §2, paper Eq. 7):
     ``X_j = (1 - rho) X_{j-1} + rho * (alpha_j x1 + (1 - alpha_j) Yhat_{j-1}) + sqrt(var) eps``
     with ``Yhat_{j-1} = G(X_{j-1}, j-1, z)``, ``X_0 = x0``; without guidance
     (UNSB, or inference) ``alpha_j = 0``.
@@ -77,7 +84,7 @@ class SchrodingerBridgeSampler:
             1 (default) is UNSB's uniform draw. A larger weight trains the
             first prediction, on which the whole inference chain builds, more
             often (docs/results.md); one number serves every NFE.
-        condition_on_source: ``False`` (default, METHOD.md) gives the generator
+        condition_on_source: ``False`` (default, the paper) gives the generator
             the bridge state alone. ``True`` gives it ``cat(X_j, x0)`` at every
             step, the chain's own source as a second channel (conditional
             diffusion models do the same), so that no step has to read the
@@ -124,7 +131,7 @@ class SchrodingerBridgeSampler:
         return None if self.alphas is None else list(self.alphas)
 
     def draw_step_index(self, generator: Optional[torch.Generator] = None) -> int:
-        """``k ~ U{0, ..., T-1}`` (METHOD.md 3.1), or step 0 weighted by
+        """``k ~ U{0, ..., T-1}`` (docs/method.md §3.1), or step 0 weighted by
         ``first_step_weight``: the step trained in this iteration."""
         device = generator.device if generator is not None else 'cpu'
         if self.first_step_weight == 1.0:
@@ -137,7 +144,7 @@ class SchrodingerBridgeSampler:
     def run_chain(self, G: Generator, x0: torch.Tensor, k: int,
                   target: Optional[torch.Tensor] = None,
                   generator: Optional[torch.Generator] = None) -> torch.Tensor:
-        """``X_k`` after steps ``j = 1..k`` from ``X_0 = x0`` (METHOD.md 3.2).
+        """``X_k`` after steps ``j = 1..k`` from ``X_0 = x0`` (docs/method.md §3.2).
 
         Guided towards ``target`` when this sampler has a guidance schedule and
         a target is given. Runs without gradients with ``G`` in eval mode
@@ -151,7 +158,7 @@ class SchrodingerBridgeSampler:
                             guidance_scale: float = 1.0) -> list[torch.Tensor]:
         """Several no-grad chains advanced together, one ``G`` call per step.
 
-        The chains of METHOD.md 3 (source ``x0``, identity from ``x1``, a
+        The chains of docs/method.md §3 (source ``x0``, identity from ``x1``, a
         second sample for the MI estimator's negatives) are concatenated along
         the batch, advanced ``k`` steps with ``k`` generator calls, and split
         back. Each chain is guided by its own target, or unguided where its
@@ -198,7 +205,7 @@ class SchrodingerBridgeSampler:
     def sample(self, G: Generator, x0: torch.Tensor, num_steps: Optional[int] = None,
                generator: Optional[torch.Generator] = None,
                return_intermediates: bool = False):
-        """Inference (METHOD.md 4): no target, exactly ``T`` generator calls.
+        """Inference (docs/method.md §4): no target, exactly ``T`` generator calls.
 
         ``Yhat_j = G(X_j, j, z)`` for ``j = 0..T-1``, with
         ``X_{j+1} = (1 - rho) X_j + rho Yhat_j + sqrt(var) eps`` between calls.
@@ -225,32 +232,21 @@ class SchrodingerBridgeSampler:
             return predictions[-1], predictions
         return predictions[-1]
 
-    def sample_many(self, G: Generator, x0: torch.Tensor, num_samples: int,
-                    generator: Optional[torch.Generator] = None,
-                    num_steps: Optional[int] = None
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-voxel mean and spread over ``num_samples`` draws of ``z`` and ``eps``.
+    def training_predictions(self, G: Generator, x0: torch.Tensor,
+                             target: Optional[torch.Tensor] = None,
+                             generator: Optional[torch.Generator] = None
+                             ) -> list[torch.Tensor]:
+        """``[G(X_k, k, z) for k = 0..T-1]``, each ``X_k`` from its own training
+        chain guided towards ``target`` at full guidance: what the pass with
+        gradients shows the generator at step ``k`` (no gradients, eval mode)."""
+        with _frozen(G):
+            return [self.predict(G, self.run_chain(G, x0, k, target, generator), k,
+                                 generator, source=x0)
+                    for k in range(self.num_steps)]
 
-        The spread is the population standard deviation (divisor K), so one
-        draw gives 0, not NaN. Welford's running update keeps one sample in
-        memory at a time.
-        """
-        if num_samples < 1:
-            raise ValueError(f'num_samples must be >= 1, got {num_samples}')
-        mean = m2 = None
-        for count in range(1, num_samples + 1):
-            sample = self.sample(G, x0, num_steps=num_steps, generator=generator)
-            if mean is None:
-                mean, m2 = sample.clone(), torch.zeros_like(sample)
-                continue
-            delta = sample - mean
-            mean += delta / count
-            m2 += delta * (sample - mean)
-        return mean, (m2 / num_samples).clamp_min(0).sqrt()
-
-    # ------------------------------------------------------------------- helpers
+    # ------------------------------------------------ the generator calls, all here
     def predict(self, G: Generator, x: torch.Tensor, step: int,
-                generator: Optional[torch.Generator],
+                generator: Optional[torch.Generator] = None,
                 source: Optional[torch.Tensor] = None) -> torch.Tensor:
         """``G(X_step, step, z)`` with a fresh latent ``z ~ N(0, I)`` (with
         gradients and in ``G``'s current mode: callers choose both).
@@ -258,10 +254,17 @@ class SchrodingerBridgeSampler:
         ``source`` is the chain's ``x0``; a sampler with
         ``condition_on_source`` needs it and feeds ``cat(X_step, x0)``.
         """
-        batch = x.shape[0]
-        z = _randn((batch, _latent_size(G)), x, generator)
-        t_idx = torch.full((batch,), step, dtype=torch.long, device=x.device)
-        return G(self.generator_input(x, source), t_idx, z)
+        z = _latent(G, x, generator)
+        return G(self.generator_input(x, source), self._step_indices(x, step), z)
+
+    def encode(self, G: Generator, x: torch.Tensor, step: int, layer_ids: Sequence[int],
+               generator: Optional[torch.Generator] = None,
+               source: Optional[torch.Tensor] = None) -> list[torch.Tensor]:
+        """``G.encode(X_step, step, z, layer_ids)``, the encoder features that
+        PatchNCE reads, with a fresh ``z`` and ``source`` as in :meth:`predict`."""
+        z = _latent(G, x, generator)
+        return G.encode(self.generator_input(x, source), self._step_indices(x, step), z,
+                        layer_ids)
 
     def generator_input(self, x: torch.Tensor,
                         source: Optional[torch.Tensor]) -> torch.Tensor:
@@ -276,6 +279,10 @@ class SchrodingerBridgeSampler:
             raise ValueError(f'source has shape {tuple(source.shape)} but the bridge '
                              f'state has shape {tuple(x.shape)}')
         return torch.cat([x, source], dim=1)
+
+    @staticmethod
+    def _step_indices(x: torch.Tensor, step: int) -> torch.Tensor:
+        return torch.full((x.shape[0],), step, dtype=torch.long, device=x.device)
 
     def _step(self, x: torch.Tensor, y_hat: torch.Tensor, grid: torch.Tensor, j: int,
               generator: Optional[torch.Generator]) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""The bridge's time grid and the coefficients of one step (METHOD.md 1-2, UNSB)."""
+"""The bridge's time grid and the coefficients of one step (docs/method.md §1-2, UNSB)."""
 import torch
 
 

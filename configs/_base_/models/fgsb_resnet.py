@@ -1,4 +1,4 @@
-# FGSB at paper scale (METHOD.md 7): ResNet-9 generator (ngf 64), 70x70
+# FGSB at paper scale (docs/method.md §7): ResNet-9 generator (ngf 64), 70x70
 # time-conditional PatchGAN with self-supervised decoders, MI estimator,
 # PatchNCE projector; NFE 5, tau 0.01, linear guidance schedule.
 # Time-conditional networks take num_timesteps from the sampler.

@@ -1,4 +1,4 @@
-"""Raw MR data sets -> the prepared layout (DESIGN.md "Data flow").
+"""Raw MR data sets -> the prepared layout (docs/data.md).
 
 One module a data set registers its preparer in ``PREPARERS``;
 ``tools/prepare_data.py`` gives each one a sub-command.

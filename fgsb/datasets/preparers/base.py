@@ -2,7 +2,7 @@
 
 A preparer knows one raw layout. ``find_subjects`` lists the subjects and
 their files; ``prepare`` turns one subject into the volumes of its prepared
-folder (DESIGN.md "Data flow"): every modality on the reference modality's
+folder (docs/data.md): every modality on the reference modality's
 RAS grid (rigidly registered to it where the set is not co-registered),
 a uint8 brain mask and, where the set has labels, uint8 lesion masks.
 """
@@ -15,8 +15,9 @@ from typing import Optional
 import numpy as np
 
 from fgsb.datasets.nifti_io import VolumeError
+from fgsb.datasets.prepared_layout import BRAIN_MASK
 
-from .brain_mask import estimate_brain_mask
+from .head_mask import otsu_head_mask
 from .lesion_masks import as_label_map, lesion_masks
 from .registration import grid_with_spacing, register_rigid, resample
 from .volumes import check_co_registered, load_ras
@@ -247,9 +248,9 @@ class BasePreparer:
             out.update(self._lesion_masks(labels.astype(np.int32)))
         if 'brain_mask' in masks:
             brain = onto_grid(masks['brain_mask'], grid, mask_transform, nearest=True)
-            out['brain_mask'] = (brain > 0).astype(np.uint8)
+            out[BRAIN_MASK] = (brain > 0).astype(np.uint8)
         else:
-            out['brain_mask'] = estimate_brain_mask(out[self.reference])
+            out[BRAIN_MASK] = otsu_head_mask(out[self.reference])
         return grid[1], out
 
     def _check_grids(self, subject, volumes, masks):

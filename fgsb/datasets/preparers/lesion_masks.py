@@ -2,6 +2,7 @@
 import numpy as np
 
 from fgsb.datasets.nifti_io import VolumeError
+from fgsb.datasets.prepared_layout import LESION_MASK, lesion_label_name
 
 
 def as_label_map(data, path):
@@ -33,7 +34,7 @@ def lesion_masks(labels, lesion_labels=None, per_label=None):
         lesion = labels > 0
     else:
         lesion = np.isin(labels, list(lesion_labels))
-    masks = {'lesion_mask': lesion.astype(np.uint8)}
+    masks = {LESION_MASK: lesion.astype(np.uint8)}
     for label in per_label or ():
-        masks[f'lesion_label{int(label)}'] = (labels == label).astype(np.uint8)
+        masks[lesion_label_name(label)] = (labels == label).astype(np.uint8)
     return masks

@@ -17,14 +17,14 @@ import SimpleITK as sitk
 from tqdm import tqdm
 
 from fgsb.datasets.nifti_io import VolumeError
+from fgsb.datasets.prepared_layout import (RECORD_FILE, SPLITS_FILE, choose_subjects,
+                                           read_subject_record, splits_path, write_splits)
+from fgsb.fileio import remove_stale_temporaries
 
 from .base import PreparationError, Skipped
-from .splits import (check_test_count, choose_subjects, default_test_count, split_subjects,
-                     write_splits)
-from .subject_folder import (RECORD, TEMPORARY_PREFIXES, read_record, remove_leftovers,
-                             write_subject_folder)
+from .splits import check_test_count, default_test_count, split_subjects
+from .subject_folder import write_subject_folder
 
-SPLITS_FILE = 'splits.json'
 ARCHIVE_SUFFIXES = ('.tar', '.tar.gz', '.tgz', '.zip')
 
 
@@ -46,7 +46,7 @@ class PreparationReport:
                  f'skipped {len(self.skipped)}' + (':' if self.skipped else '.')]
         lines += [f'  {s.subject}: {s.reason}' for s in self.skipped]
         lines.append(f'Split: {len(self.splits["train"])} train, {len(self.splits["test"])} '
-                     f'test (seed {self.seed}) -> {self.out / SPLITS_FILE}')
+                     f'test (seed {self.seed}) -> {splits_path(self.out)}')
         return '\n'.join(lines)
 
 
@@ -85,12 +85,11 @@ def prepare_dataset(preparer, root, out, test_subjects=None, test_ids=None, trai
         check_test_count(len(subjects), test_subjects, f'usable {preparer.name} subjects')
 
     out.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(out)
     report = PreparationReport(out=out, skipped=list(skipped), seed=seed)
     todo = []
     for subject in subjects:
         record = {'settings': preparer.settings(), 'sources': subject.sources()}
-        if not overwrite and read_record(out / subject.id) == record:
+        if not overwrite and read_subject_record(out / subject.id) == record:
             report.reused.append(subject.id)
         else:
             todo.append((subject, record))
@@ -120,7 +119,7 @@ def prepare_dataset(preparer, root, out, test_subjects=None, test_ids=None, trai
     meta = dict(dataset=preparer.name, seed=seed, command=command,
                 root=str(root), skipped=[asdict(s) for s in report.skipped],
                 settings=preparer.settings())
-    write_splits(out / SPLITS_FILE, report.splits, meta)
+    write_splits(out, report.splits, meta)
     return report
 
 
@@ -129,12 +128,14 @@ def _check_output(out, overwrite):
         raise PreparationError(f'output {out} exists and is not a folder')
     if not out.is_dir():
         return
-    if (out / SPLITS_FILE).exists() and not overwrite:
-        raise PreparationError(f'{out} is already prepared ({out / SPLITS_FILE} exists); '
+    if splits_path(out).exists() and not overwrite:
+        raise PreparationError(f'{out} is already prepared ({splits_path(out)} exists); '
                                f'pass --overwrite to prepare it again')
+    # what a killed run left is ours to remove, and no reason to refuse the folder
+    remove_stale_temporaries(out)
     foreign = [entry.name for entry in sorted(out.iterdir())
-               if entry.name != SPLITS_FILE and not entry.name.startswith(TEMPORARY_PREFIXES)
-               and not (entry.is_dir() and (entry / RECORD).is_file())]
+               if entry.name != SPLITS_FILE
+               and not (entry.is_dir() and (entry / RECORD_FILE).is_file())]
     if foreign:
         raise PreparationError(
             f'{out} holds files that tools/prepare_data.py did not write '
@@ -215,5 +216,5 @@ def _run(preparer, todo, out, jobs, progress):
 def _remove_stale_subjects(out, keep):
     """Remove prepared folders of subjects that this run does not list (an earlier run's)."""
     for entry in out.iterdir():
-        if entry.is_dir() and entry.name not in keep and (entry / RECORD).is_file():
+        if entry.is_dir() and entry.name not in keep and (entry / RECORD_FILE).is_file():
             shutil.rmtree(entry)

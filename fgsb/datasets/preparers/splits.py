@@ -1,24 +1,14 @@
 """Train/test splits of prepared subjects, deterministic by seed (paper 4.1).
 
-A split by count takes a prefix of one seeded permutation of the sorted ids,
-the same rule ``PairedSliceDataset`` uses to pick training subjects, so the
-same ids and seed always give the same split on any machine.
+A split by count draws the test subjects with ``choose_subjects``, the rule
+``PairedSliceDataset`` uses to pick training subjects, so the same ids and
+seed always give the same split on any machine.
 """
-import json
-import os
-import tempfile
 from pathlib import Path
 
-import numpy as np
+from fgsb.datasets.prepared_layout import choose_subjects
 
 from .base import PreparationError
-
-
-def choose_subjects(ids, count, seed):
-    """The first ``count`` of the sorted ``ids`` shuffled by ``Generator(seed)``, sorted."""
-    ordered = sorted(ids)
-    order = np.random.default_rng(seed).permutation(len(ordered))
-    return sorted(ordered[i] for i in order[:count])
 
 
 def read_id_list(values):
@@ -47,8 +37,12 @@ def default_test_count(count, default):
 
 
 def check_test_count(count, test_subjects, what='subjects'):
-    """Raise ``PreparationError`` unless ``test_subjects`` leaves one training subject."""
-    if test_subjects < 1 or test_subjects >= count:
+    """Raise ``PreparationError`` unless ``test_subjects`` is at least one and
+    leaves one training subject."""
+    if test_subjects < 1:
+        raise PreparationError(f'--test-subjects {test_subjects}: the test split needs at '
+                               f'least 1 subject; pass --test-subjects 1 or more')
+    if test_subjects >= count:
         raise PreparationError(
             f'--test-subjects {test_subjects} needs at least {test_subjects + 1} {what}, '
             f'found {count}; pass a smaller --test-subjects or lists of ids')
@@ -76,25 +70,10 @@ def split_subjects(ids, test_subjects=None, test_ids=None, train_ids=None, seed=
         train = sorted(train_ids) if train_ids is not None else sorted(set(ids) - set(test))
     else:
         check_test_count(len(ids), test_subjects)
-        test = choose_subjects(ids, test_subjects, seed)
+        test = sorted(choose_subjects(ids, test_subjects, seed))
         train = sorted(set(ids) - set(test))
     if not train or not test:
         raise PreparationError(f'the split leaves {len(train)} training and {len(test)} test '
                                f'subjects; both need at least one')
     return {'train': train, 'test': test}
 
-
-def write_splits(path, splits, meta):
-    """Write ``splits.json`` atomically (temporary file, then rename)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix='.splits.', suffix='.json', dir=path.parent)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump({**splits, 'meta': meta}, f, indent=2)
-            f.write('\n')
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path

@@ -1,10 +1,16 @@
-"""What every image-to-image algorithm of the toolbox shares: evaluation.
+"""What every image-to-image algorithm of the toolbox shares: inference and evaluation.
 
 Training differs per algorithm (each writes its own ``train_step``);
-validation and testing do not: translate the source, hand the prediction
-and what the metrics need to the evaluator.
+inference does not: ``translate`` a source in ``nfe`` steps, or draw several
+translations with ``sample_many``. Tools, APIs and the evaluator use only
+this interface, never a model's sampler or private members.
 """
+from typing import Optional
+
+import torch
 from mmengine.model import BaseModel
+
+from fgsb.datasets.batch_keys import BRAIN_MASK, LESION_MASK, META, PRIOR, SOURCE, TARGET
 
 
 def set_requires_grad(modules, requires_grad):
@@ -18,11 +24,20 @@ def set_requires_grad(modules, requires_grad):
 class BaseTranslator(BaseModel):
     """A model that maps a batch of ``source`` slices to predicted targets.
 
-    Subclasses implement ``translate(source)`` and ``train_step``.
+    Subclasses implement ``_translation_steps(source, nfe, generator)`` (the
+    prediction after each of ``nfe`` steps) and ``train_step``; a multi-step
+    or random model also overrides ``num_steps`` and ``is_stochastic``.
     """
 
-    def translate(self, source):
-        raise NotImplementedError
+    @property
+    def num_steps(self) -> int:
+        """The trained number of steps (generator calls) of one translation."""
+        return 1
+
+    @property
+    def is_stochastic(self) -> bool:
+        """Whether two translations of one source differ (latent draws, noise)."""
+        return False
 
     @property
     def source_channels(self) -> int:
@@ -30,13 +45,73 @@ class BaseTranslator(BaseModel):
         dummy inputs from it): the generator's input channels by default."""
         return getattr(self.generator, 'in_channels', 1)
 
+    def translate(self, source: torch.Tensor, nfe: Optional[int] = None,
+                  generator: Optional[torch.Generator] = None, return_steps: bool = False):
+        """The prediction for ``source`` after ``nfe`` steps (default: the trained
+        ``num_steps``); ``generator`` seeds a stochastic model's draws.
+
+        Returns the prediction, or ``(prediction, [prediction of each step])``
+        with ``return_steps`` (one entry for a one-step model).
+        """
+        steps = self._translation_steps(source, self.checked_nfe(nfe), generator)
+        return (steps[-1], steps) if return_steps else steps[-1]
+
+    def sample_many(self, source: torch.Tensor, num_samples: int, nfe: Optional[int] = None,
+                    generator: Optional[torch.Generator] = None
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-voxel mean and spread over ``num_samples`` translations.
+
+        The spread is the population standard deviation (divisor K), so one
+        draw gives 0, not NaN; Welford's running update keeps one draw in
+        memory at a time. A deterministic model is translated once: every
+        draw would be the same.
+        """
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) \
+                or num_samples < 1:
+            raise ValueError(f'num_samples must be an integer >= 1, got {num_samples!r}')
+        nfe = self.checked_nfe(nfe)
+        draws = num_samples if self.is_stochastic else 1
+        mean = m2 = None
+        for count in range(1, draws + 1):
+            # float32 even under bf16 autocast: Welford's sums need it
+            sample = self.translate(source, nfe, generator).float()
+            if mean is None:
+                mean, m2 = sample.clone(), torch.zeros_like(sample)
+                continue
+            delta = sample - mean
+            mean += delta / count
+            m2 += delta * (sample - mean)
+        return mean, (m2 / draws).clamp_min(0).sqrt()
+
+    def checked_nfe(self, nfe) -> int:
+        """``nfe`` as an int in ``1..num_steps`` (``None``: ``num_steps``), or a
+        ValueError naming the range."""
+        if nfe is None:
+            return self.num_steps
+        try:
+            valid = not isinstance(nfe, bool) and int(nfe) == nfe \
+                and 1 <= nfe <= self.num_steps
+        except (TypeError, ValueError):
+            valid = False
+        if valid:
+            return int(nfe)
+        name = type(self).__name__
+        if self.num_steps == 1:
+            raise ValueError(f'{name} is a one-step model: nfe must be 1 (or None), '
+                             f'got {nfe!r}')
+        raise ValueError(f'nfe must be an integer from 1 to {self.num_steps} (the steps '
+                         f'{name} was trained with), got {nfe!r}')
+
+    def _translation_steps(self, source, nfe, generator):
+        raise NotImplementedError
+
     def forward(self, inputs, data_samples=None, mode='tensor'):
         # MMEngine calls forward only through val/test steps and FLOP tools.
         return self.translate(inputs)
 
     def val_step(self, data):
         data = self.data_preprocessor(data, False)
-        prediction = self.translate(data['source'])
+        prediction = self.translate(data[SOURCE])
         return self.pack_outputs(data, prediction)
 
     def test_step(self, data):
@@ -46,9 +121,9 @@ class BaseTranslator(BaseModel):
     def pack_outputs(data, prediction):
         """One dict a slice, with CPU tensors, for the evaluator."""
         outputs = []
-        for i, meta in enumerate(data['meta']):
+        for i, meta in enumerate(data[META]):
             sample = {'pred': prediction[i].detach().float().cpu(), 'meta': meta}
-            for key in ('source', 'target', 'brain_mask', 'lesion_mask', 'prior'):
+            for key in (SOURCE, TARGET, BRAIN_MASK, LESION_MASK, PRIOR):
                 if key in data:
                     sample[key] = data[key][i].detach().float().cpu()
             outputs.append(sample)

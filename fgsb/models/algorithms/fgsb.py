@@ -1,14 +1,13 @@
 """FGSB (fully guided Schrodinger bridge) and UNSB, one training loop.
 
-METHOD.md 3 and 5. UNSB is the same algorithm with the target's guidance,
+docs/method.md §3 and 5. UNSB is the same algorithm with the target's guidance,
 the paired reconstruction terms and the self-supervised discriminator
 switched off in its config, not a copy of this code.
 """
-from contextlib import nullcontext
-
 import torch
 from mmengine.logging import MessageHub
 
+from fgsb.datasets.batch_keys import PRIOR, SOURCE, SOURCE_NEG, TARGET, TARGET_NEG
 from fgsb.registry import MODELS, SAMPLERS
 from fgsb.losses import sample_patch_ids
 from fgsb.samplers import annealed_guidance_scale
@@ -19,10 +18,12 @@ from .base_translator import BaseTranslator, set_requires_grad
 class FGSB(BaseTranslator):
     """Fully guided Schrodinger bridge (paper 3.2-3.4).
 
-    One iteration: draw a step ``k``; run the no-grad chains (source,
-    identity, second sample) to step ``k``; one generator call with
-    gradients on all three; then a discriminator step, an MI-estimator step
-    and a generator + feature-MLP step (UNSB's order).
+    One iteration (docs/method.md §3.7): draw a step ``k``; run the no-grad
+    chains (source, second sample, identity) to ``X_k``; one generator call
+    with gradients on all three; then a discriminator step, an MI-estimator
+    step and a generator + feature-MLP step (UNSB's order). Each stage is a
+    public method, so that a reference path (``fgsb.benchmarking``) can redo
+    the generator calls one chain at a time and reuse the rest.
 
     Args:
         generator: time- and z-conditioned generator ``G(x, k, z)`` with
@@ -34,12 +35,13 @@ class FGSB(BaseTranslator):
         feature_mlp: the PatchNCE projector ``H``; its ``in_channels`` come
             from the generator's encoder, so it is built here, eagerly.
         sampler: the bridge (``SchrodingerBridgeSampler``); its guidance
-            schedule makes this FGSB, none makes it UNSB.
+            schedule makes this FGSB, none makes it UNSB. It makes every
+            generator call.
         gan_loss, rec_loss, nce_loss, sb_loss, estimator_loss, ctx_loss,
         ssl_loss: loss configs; ``None`` switches a term off (ablations).
             ``sb_loss`` takes ``tau`` and ``num_steps`` from the sampler.
         identity: add the identity path ``L_idt`` (paper 3.2.3).
-        guidance_anneal: ``None`` (default, METHOD.md) keeps the guidance
+        guidance_anneal: ``None`` (default, the paper) keeps the guidance
             schedule for the whole training; ``(start, end)``, fractions of
             the training's iterations, fades every ``alpha_j`` linearly from
             full at ``start`` to 0 at ``end``, so that the last part of
@@ -48,15 +50,6 @@ class FGSB(BaseTranslator):
         nce_layers, num_patches, prior_fraction: PatchNCE on the generator's
             encoder layers; with a prior, ``prior_fraction`` of the patches
             are drawn inside the map (paper Eq. 14).
-        fast: ``True`` (default) batches the no-grad chains into one
-            generator call a step and the gradient pass into one call, and
-            encodes PatchNCE's keys (detached in the loss, as in CUT) without
-            building a graph. ``False`` is the straightforward path kept for
-            benchmarks (``tools/benchmark.py --baseline``): three separate
-            chains, one generator call each with gradients, and every
-            PatchNCE term encoding its own images with gradients. Same maths:
-            the losses and gradients agree, only the random draws come in a
-            different order.
     """
 
     def __init__(self, generator, discriminator=None, mi_estimator=None,
@@ -70,7 +63,7 @@ class FGSB(BaseTranslator):
                  estimator_loss=dict(type='MIEstimatorLoss', loss_weight=1.0),
                  ctx_loss=None, ssl_loss=None, identity=True,
                  nce_layers=(0, 4, 8, 12, 16), num_patches=256, prior_fraction=0.5,
-                 guidance_anneal=None, fast=True, data_preprocessor=None, init_cfg=None):
+                 guidance_anneal=None, data_preprocessor=None, init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.sampler = SAMPLERS.build(sampler)
         if self.sampler.condition_on_source:
@@ -114,7 +107,6 @@ class FGSB(BaseTranslator):
             self.guidance_anneal = (start, end)
         self.num_patches = num_patches
         self.prior_fraction = prior_fraction
-        self.fast = bool(fast)
 
     @staticmethod
     def _build_loss(cfg):
@@ -127,6 +119,20 @@ class FGSB(BaseTranslator):
                              'or neither (None)')
         return None if network_cfg is None else MODELS.build({**defaults, **network_cfg})
 
+    # ----------------------------------------------------------------- inference
+    @property
+    def num_steps(self) -> int:
+        return self.sampler.num_steps
+
+    @property
+    def is_stochastic(self) -> bool:
+        return True  # a fresh z every generator call, bridge noise between calls
+
+    @property
+    def is_guided(self) -> bool:
+        """Whether training guides the chains towards the target (FGSB, not UNSB)."""
+        return self.sampler.guidance_weights() is not None
+
     @property
     def source_channels(self) -> int:
         """A source-conditioned generator reads the bridge state and the source,
@@ -134,63 +140,64 @@ class FGSB(BaseTranslator):
         channels = self.generator.in_channels
         return channels // 2 if self.sampler.condition_on_source else channels
 
-    # ----------------------------------------------------------------- inference
-    def translate(self, source):
-        """NFE-step inference (METHOD.md 4): the final prediction."""
-        return self.sampler.sample(self.generator, source)
+    def _translation_steps(self, source, nfe, generator):
+        """NFE-step inference (docs/method.md §4): ``[Yhat_0, ..., Yhat_{nfe-1}]``."""
+        return self.sampler.sample(self.generator, source, num_steps=nfe,
+                                   generator=generator, return_intermediates=True)[1]
+
+    def training_predictions(self, source, target, generator=None):
+        """``G(X_k, k, z)`` for every step ``k``, ``X_k`` from the training chain
+        at full guidance: what training shows the generator (no gradients)."""
+        return self.sampler.training_predictions(self.generator, source, target, generator)
 
     # ------------------------------------------------------------------ training
-    def train_step(self, data, optim_wrapper):
+    def train_step(self, data, optim_wrapper, step_index=None):
+        """One iteration; ``step_index`` pins ``k`` (benchmarks, tests), else
+        it is drawn (docs/method.md §3.1)."""
         data = self.data_preprocessor(data, True)
-        x0, x1 = data['source'], data['target']
-        prior = data.get('prior')
-        x0_neg, x1_neg = self._negative_pair(data)
-        k = self.sampler.draw_step_index()
-        t = torch.full((x0.shape[0],), k, dtype=torch.long, device=x0.device)
-
-        # Generation stage: no-grad chains to X_k, then the pass with gradients.
-        # Both run in the generator's optim context, so --amp reaches the chains.
-        sources, targets = [x0, x0_neg], [x1, x1_neg]
-        if self.identity:
-            sources, targets = sources + [x1], targets + [x1]
+        sources, targets = self.chain_starts(data)
+        k = self.sampler.draw_step_index() if step_index is None else step_index
+        if not 0 <= k < self.num_steps:
+            raise ValueError(f'step_index must be in 0..{self.num_steps - 1}, got {k}')
         scale = self.guidance_scale()
+        # Both generator stages run in the generator's optim context, so that
+        # --amp reaches the chains too.
         with optim_wrapper['generator'].optim_context(self.generator):
-            chains = self._run_chains(sources, k, targets, scale)
-            outputs = self._generate_from_chains(chains, sources, k)
-        xk, xk_neg = chains[0], chains[1]
-        y_hat, y_hat_neg = outputs[0], outputs[1]
-        y_idt = outputs[2] if self.identity else None
+            chains = self.run_chains(sources, k, targets, scale)
+            outputs = self.generate(chains, sources, k)
+        t = torch.full((chains[0].shape[0],), k, dtype=torch.long, device=chains[0].device)
 
         log_vars = {} if self.guidance_anneal is None else {'guidance_scale': scale}
         if self.discriminator is not None:
-            log_vars.update(self._discriminator_step(optim_wrapper, x1, y_hat, t))
+            log_vars.update(self.discriminator_step(optim_wrapper, data[TARGET], outputs[0],
+                                                    t))
         if self.mi_estimator is not None:
-            log_vars.update(self._estimator_step(optim_wrapper, xk, y_hat, xk_neg,
-                                                 y_hat_neg, t))
-        log_vars.update(self._generator_step(optim_wrapper, x0, x1, prior, xk, y_hat,
-                                             xk_neg, y_hat_neg, y_idt, k, t))
+            log_vars.update(self.estimator_step(optim_wrapper, chains, outputs, t))
+        with optim_wrapper['generator'].optim_context(self.generator):
+            terms = self.generator_terms(data, chains, outputs, k, t)
+            if self.nce_loss is not None:
+                terms.update(self.nce_terms(data, outputs))
+        log_vars.update(self.update_generator(optim_wrapper, terms))
         return log_vars
 
-    def _negative_pair(self, data):
+    def negative_pair(self, data):
         """The second, independent sample whose chain gives the MI negatives:
         ``source_neg``/``target_neg`` from the data set, else the batch rolled."""
-        if 'source_neg' in data:
-            return data['source_neg'], data['target_neg']
-        if data['source'].shape[0] < 2:
+        if SOURCE_NEG in data:
+            return data[SOURCE_NEG], data[TARGET_NEG]
+        if data[SOURCE].shape[0] < 2:
             raise ValueError('batch size 1 needs a second sample for the MI estimator: '
                              'wrap the training set in NegativePairDataset')
-        return data['source'].roll(1, 0), data['target'].roll(1, 0)
+        return data[SOURCE].roll(1, 0), data[TARGET].roll(1, 0)
 
-    def _run_chains(self, sources, k, targets, scale):
-        """``X_k`` of every chain, guided with weights times ``scale``: one
-        batched generator call a step (fast), or one chain after the other
-        (baseline)."""
-        if self.fast:
-            return self.sampler.run_training_chains(self.generator, sources, k, targets,
-                                                    guidance_scale=scale)
-        return [self.sampler.run_training_chains(self.generator, [source], k, [target],
-                                                 guidance_scale=scale)[0]
-                for source, target in zip(sources, targets)]
+    def chain_starts(self, data):
+        """``(sources, targets)`` of the chains: the source ``x0`` towards ``x1``,
+        the second sample, and with ``identity`` the chain from ``x1`` to itself."""
+        x0_neg, x1_neg = self.negative_pair(data)
+        sources, targets = [data[SOURCE], x0_neg], [data[TARGET], x1_neg]
+        if self.identity:
+            sources, targets = sources + [data[TARGET]], targets + [data[TARGET]]
+        return sources, targets
 
     def guidance_scale(self):
         """The factor on the guidance weights now: 1 without ``guidance_anneal``,
@@ -205,33 +212,35 @@ class FGSB(BaseTranslator):
         progress = hub.get_info('iter', 0) / max_iters
         return annealed_guidance_scale(progress, *self.guidance_anneal)
 
-    def _generate_from_chains(self, chains, sources, k):
-        """``Yhat = G(X_k, k, z)`` of every chain, with gradients (each chain
-        conditioned on its own source where the sampler asks for it)."""
-        if self.fast:
-            return self._generate(torch.cat(chains), torch.cat(sources), k, len(chains))
-        return [self._generate(chain, source, k, 1)[0]
-                for chain, source in zip(chains, sources)]
+    def run_chains(self, sources, k, targets, guidance_scale):
+        """``X_k`` of every chain, without gradients, guided with the weights
+        times ``guidance_scale``: one batched generator call a step."""
+        return self.sampler.run_training_chains(self.generator, sources, k, targets,
+                                                guidance_scale=guidance_scale)
 
-    def _generate(self, x, source, k, num_chunks):
-        t = torch.full((x.shape[0],), k, dtype=torch.long, device=x.device)
-        z = torch.randn(x.shape[0], self.generator.z_dim, device=x.device)
-        return self.generator(self.sampler.generator_input(x, source), t, z).chunk(num_chunks)
+    def generate(self, chains, sources, k):
+        """``Yhat = G(X_k, k, z)`` of every chain, with gradients, in one call
+        (each chain conditioned on its own source where the sampler asks)."""
+        y_hat = self.sampler.predict(self.generator, torch.cat(chains), k,
+                                     source=torch.cat(sources))
+        return list(y_hat.chunk(len(chains)))
 
-    def _discriminator_step(self, optim_wrapper, x1, y_hat, t):
+    def discriminator_step(self, optim_wrapper, real, fake, t):
+        """``D`` on the real target and the detached source-chain prediction,
+        plus the SSL reconstructions of a random quadrant when set."""
         d_optim = optim_wrapper['discriminator']
         with d_optim.optim_context(self.discriminator):
-            if self.ssl_loss is not None:
+            loss_ssl = None
+            if self.ssl_loss is None:
+                pred_real = self.discriminator(real, t)
+            else:
                 quadrant = int(torch.randint(4, (1,)))
                 pred_real, rec_resize, rec_crop = \
-                    self.discriminator.forward_with_reconstructions(x1, t, quadrant)
+                    self.discriminator.forward_with_reconstructions(real, t, quadrant)
                 real_resize, real_crop = self.discriminator.ssl_targets(
-                    x1, quadrant, rec_resize.shape[-2:], rec_crop.shape[-2:])
+                    real, quadrant, rec_resize.shape[-2:], rec_crop.shape[-2:])
                 loss_ssl = self.ssl_loss(rec_resize, real_resize, rec_crop, real_crop)
-            else:
-                pred_real = self.discriminator(x1, t)
-                loss_ssl = None
-            pred_fake = self.discriminator(y_hat.detach(), t)
+            pred_fake = self.discriminator(fake.detach(), t)
             loss_adv = 0.5 * (self.gan_loss(pred_real, True, is_disc=True)
                               + self.gan_loss(pred_fake, False, is_disc=True))
             loss = loss_adv if loss_ssl is None else loss_adv + loss_ssl
@@ -241,91 +250,83 @@ class FGSB(BaseTranslator):
             log_vars['loss_d_ssl'] = loss_ssl.item()
         return log_vars
 
-    def _estimator_step(self, optim_wrapper, xk, y_hat, xk_neg, y_hat_neg, t):
+    def estimator_step(self, optim_wrapper, chains, outputs, t):
+        """``E`` on the pairs ``(X_k, Yhat)`` of the source chain (joint) and of
+        the second sample (negatives), detached from ``G``."""
+        pair, pair_neg = (torch.cat([x, y], dim=1).detach()
+                          for x, y in zip(chains[:2], outputs[:2]))
         e_optim = optim_wrapper['mi_estimator']
-        pair = torch.cat([xk, y_hat], dim=1).detach()
-        pair_neg = torch.cat([xk_neg, y_hat_neg], dim=1).detach()
         with e_optim.optim_context(self.mi_estimator):
             loss = self.estimator_loss(self.mi_estimator(pair, t, pair),
                                        self.mi_estimator(pair, t, pair_neg))
         e_optim.update_params(loss)
         return {'loss_e': loss.item()}
 
-    def _generator_step(self, optim_wrapper, x0, x1, prior, xk, y_hat, xk_neg,
-                        y_hat_neg, y_idt, k, t):
+    def generator_terms(self, data, chains, outputs, k, t):
+        """Every generator term but PatchNCE, by log name (docs/method.md §5.1),
+        with the critics frozen so that only ``G`` gets their gradients."""
+        x1, y_hat = data[TARGET], outputs[0]
         critics = [self.discriminator, self.mi_estimator]
         set_requires_grad(critics, False)
         terms = {}
-        with optim_wrapper['generator'].optim_context(self.generator):
-            if self.gan_loss is not None:
-                terms['loss_g_adv'] = self.gan_loss(self.discriminator(y_hat, t), True)
-            if self.sb_loss is not None:
-                pair = torch.cat([xk, y_hat], dim=1)
-                pair_neg = torch.cat([xk_neg, y_hat_neg], dim=1)
-                terms['loss_g_sb'] = self.sb_loss(self.mi_estimator(pair, t, pair),
-                                                  self.mi_estimator(pair, t, pair_neg),
-                                                  k, xk, y_hat)
-            if self.rec_loss is not None:
-                terms['loss_g_rec'] = self.rec_loss(y_hat, x1)
-                if y_idt is not None:
-                    terms['loss_g_idt_rec'] = self.rec_loss(y_idt, x1)
-            if self.ctx_loss is not None:
-                terms['loss_g_ctx'] = self.ctx_loss(y_hat, x1, weight=prior)
-            if self.nce_loss is not None:
-                terms.update(self._nce_terms(x0, y_hat, x1, y_idt, prior))
-            loss = sum(terms.values())
+        if self.gan_loss is not None:
+            terms['loss_g_adv'] = self.gan_loss(self.discriminator(y_hat, t), True)
+        if self.sb_loss is not None:
+            pair, pair_neg = (torch.cat([x, y], dim=1) for x, y in zip(chains[:2], outputs[:2]))
+            terms['loss_g_sb'] = self.sb_loss(self.mi_estimator(pair, t, pair),
+                                              self.mi_estimator(pair, t, pair_neg),
+                                              k, chains[0], y_hat)
+        if self.rec_loss is not None:
+            terms['loss_g_rec'] = self.rec_loss(y_hat, x1)
+            if self.identity:
+                terms['loss_g_idt_rec'] = self.rec_loss(outputs[2], x1)
+        if self.ctx_loss is not None:
+            terms['loss_g_ctx'] = self.ctx_loss(y_hat, x1, weight=data.get(PRIOR))
         set_requires_grad(critics, True)
-        self._update_generator_and_mlp(optim_wrapper, loss)
-        log_vars = {name: value.item() for name, value in terms.items()}
-        log_vars['loss_g'] = loss.item()
-        return log_vars
+        return terms
 
-    def _nce_terms(self, x0, y_hat, x1, y_idt, prior):
+    def nce_terms(self, data, outputs):
         """PatchNCE(x0 -> Yhat) and, on the identity path, PatchNCE(x1 -> Yidt).
 
         The encoder reads every image at step 0 (as UNSB does); keys and
         queries share patch locations. The keys (``x0``, ``x1``) are detached
-        in the loss, so the fast path encodes and projects them without a
-        graph, in one call, and the queries in another; the baseline encodes
-        each image of each term on its own, with gradients.
+        in the loss, so they are encoded in one call without a graph, and the
+        queries in another.
         """
+        x0, x1 = data[SOURCE], data[TARGET]
         # (name, key, query, the source of the query's chain)
-        pairs = [('loss_g_nce', x0, y_hat, x0)]
-        if y_idt is not None:
-            pairs.append(('loss_g_idt_nce', x1, y_idt, x1))
-        keys = [(key, source) for _, key, _, source in pairs]
-        queries = [(query, source) for _, _, query, source in pairs]
-        if self.fast:
-            with torch.no_grad():
-                key_feats = self._encode_each(keys)
-            query_feats = self._encode_each(queries)
-        else:
-            key_feats = [self._encode_each([key])[0] for key in keys]
-            query_feats = [self._encode_each([query])[0] for query in queries]
-        return {name: self._patch_nce(keys, queries, prior)
+        pairs = [('loss_g_nce', x0, outputs[0], x0)]
+        if self.identity:
+            pairs.append(('loss_g_idt_nce', x1, outputs[2], x1))
+        with torch.no_grad():
+            key_feats = self.nce_features([(key, source) for _, key, _, source in pairs])
+        query_feats = self.nce_features([(query, source) for _, _, query, source in pairs])
+        return {name: self.patch_nce(keys, queries, data.get(PRIOR))
                 for (name, *_), keys, queries in zip(pairs, key_feats, query_feats)}
 
-    def _encode_each(self, images):
-        """Encoder features at step 0 of each ``(image, source)`` batch, from one
-        batched call. A source-conditioned generator reads ``cat(image, source)``
-        (the key ``x0`` then reads as step 0 of its own chain)."""
-        batch = self.sampler.generator_input(torch.cat([image for image, _ in images]),
-                                             torch.cat([source for _, source in images]))
-        t0 = torch.zeros(batch.shape[0], dtype=torch.long, device=batch.device)
-        z = torch.randn(batch.shape[0], self.generator.z_dim, device=batch.device)
-        feats = self.generator.encode(batch, t0, z, self.nce_layers)
+    def nce_features(self, images):
+        """Encoder features at step 0 of each ``(image, chain source)`` pair,
+        from one batched call. A source-conditioned generator reads
+        ``cat(image, source)`` (the key ``x0`` then reads as step 0 of its own chain)."""
+        feats = self.sampler.encode(self.generator, torch.cat([image for image, _ in images]),
+                                    0, self.nce_layers,
+                                    source=torch.cat([source for _, source in images]))
         return list(zip(*[f.chunk(len(images)) for f in feats]))
 
-    def _patch_nce(self, key_feats, query_feats, prior):
+    def patch_nce(self, key_feats, query_feats, prior):
+        """PatchNCE at shared locations (a share inside ``prior``); the keys are
+        projected without a graph, as the loss detaches them."""
         ids = sample_patch_ids(key_feats, self.num_patches, prior=prior,
                                prior_fraction=self.prior_fraction)
-        with torch.no_grad() if self.fast else nullcontext():
+        with torch.no_grad():
             keys = self.feature_mlp(list(key_feats), ids)
         queries = self.feature_mlp(list(query_feats), ids)
         return self.nce_loss(queries, keys)
 
-    def _update_generator_and_mlp(self, optim_wrapper, loss):
-        """One backward, then a step of G and of H (each has its own Adam)."""
+    def update_generator(self, optim_wrapper, terms):
+        """One backward of the summed terms, then a step of ``G`` and of ``H``
+        (each has its own Adam); returns the logged values."""
+        loss = sum(terms.values())
         g_optim = optim_wrapper['generator']
         g_optim.backward(loss)
         wrappers = [g_optim]
@@ -334,6 +335,9 @@ class FGSB(BaseTranslator):
         for wrapper in wrappers:
             wrapper.step()
             wrapper.zero_grad()
+        log_vars = {name: value.item() for name, value in terms.items()}
+        log_vars['loss_g'] = loss.item()
+        return log_vars
 
 
 @MODELS.register_module()

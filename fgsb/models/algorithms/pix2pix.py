@@ -1,6 +1,7 @@
 """Pix2Pix (Isola et al., CVPR 2017): the paired, single-step baseline."""
 import torch
 
+from fgsb.datasets.batch_keys import SOURCE, TARGET
 from fgsb.registry import MODELS
 from .base_translator import BaseTranslator, set_requires_grad
 
@@ -24,12 +25,12 @@ class Pix2Pix(BaseTranslator):
         self.gan_loss = MODELS.build(gan_loss)
         self.rec_loss = MODELS.build(rec_loss)
 
-    def translate(self, source):
-        return self.generator(source)
+    def _translation_steps(self, source, nfe, generator):
+        return [self.generator(source)]  # one step, no random draw
 
     def train_step(self, data, optim_wrapper):
         data = self.data_preprocessor(data, True)
-        source, target = data['source'], data['target']
+        source, target = data[SOURCE], data[TARGET]
         g_optim, d_optim = optim_wrapper['generator'], optim_wrapper['discriminator']
 
         with g_optim.optim_context(self.generator):

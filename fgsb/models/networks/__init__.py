@@ -5,9 +5,9 @@ Importing this package registers every network in ``fgsb.registry.MODELS``.
 from .mi_estimator import MIEstimator
 from .patch_discriminator import PatchDiscriminator
 from .patch_sample_mlp import PatchSampleMLP
-from .plain_resnet_generator import ResnetGenerator
-from .resnet_generator import TimeConditionalResnetGenerator
+from .resnet_generator import ResnetGenerator
 from .ssl_discriminator import SelfSupervisedDiscriminator
+from .time_conditional_resnet_generator import TimeConditionalResnetGenerator
 from .unet_generator import UnetGenerator
 
 __all__ = ['MIEstimator', 'PatchDiscriminator', 'PatchSampleMLP', 'ResnetGenerator',

@@ -54,5 +54,6 @@ class PatchSampleMLP(nn.Module):
                                  f"[0, {h * w - 1}] for a {h}x{w} map")
             flat = feat.flatten(2).transpose(1, 2)                        # (B, H*W, C)
             picked = torch.gather(flat, 1, ids[:, :, None].expand(-1, -1, c))  # (B, P, C)
-            projected.append(F.normalize(mlp(picked), dim=-1))
+            # float32 unit vectors: PatchNCE divides their products by 0.07
+            projected.append(F.normalize(mlp(picked).float(), dim=-1))
         return projected

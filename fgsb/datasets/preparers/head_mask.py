@@ -1,4 +1,4 @@
-"""A foreground mask estimated from one MR volume when no brain mask is given.
+"""The head (foreground) mask of one MR volume, for subjects given no brain mask.
 
 On a raw head scan this is the head (brain, skull and scalp), not the
 brain alone; it serves to drop background-dominated slices. A true brain
@@ -13,7 +13,7 @@ from skimage.filters import threshold_otsu
 STRIPPED_BACKGROUND_FRACTION = 0.2
 
 
-def estimate_brain_mask(volume):
+def otsu_head_mask(volume):
     """Otsu threshold, largest connected component, holes filled; uint8.
 
     Otsu splits air from tissue on a raw scan. On a skull-stripped scan it
