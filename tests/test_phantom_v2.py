@@ -1,10 +1,8 @@
 """Phantom version 2: sites, sequences, biology, atrophy, head layers, the
 version switch, selecting subjects by site, bad input."""
 import dataclasses
-import importlib.util
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,16 +23,7 @@ from fgsb.datasets.phantom_template import load_template
 from fgsb.datasets.phantom_tissues import MODALITIES
 from fgsb.datasets.prepared_layout import read_subject_record
 
-FAST = 4
-DETAIL = 2
-TOOL = Path(__file__).resolve().parents[1] / 'tools' / 'make_phantom.py'
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location('make_phantom', TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
+from test_phantom import DETAIL, FAST, load_tool
 
 
 def noiseless(site):
