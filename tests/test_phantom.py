@@ -331,6 +331,11 @@ def test_a_phantom_root_gets_the_permissions_of_the_umask(tmp_path):
     (['--subjects', '4', '--test-subjects', '4'], '--test-subjects 4 leaves no training'),
 ])
 def test_the_command_names_a_bad_option_in_one_line(tmp_path, capsys, argv, message):
+    assert_one_line_usage_error(tmp_path, capsys, argv, message)
+
+
+def assert_one_line_usage_error(tmp_path, capsys, argv, message):
+    """make_phantom with ``argv`` exits 2 with ``message`` in one line, writing nothing."""
     with pytest.raises(SystemExit) as exit_info:
         load_tool().main(['--out', str(tmp_path / 'ph'), *argv])
     assert exit_info.value.code == 2

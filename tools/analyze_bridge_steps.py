@@ -28,7 +28,6 @@ from fgsb.apis import load_model
 from fgsb.datasets.batch_keys import SOURCE, TARGET
 from fgsb.engine.run_config import ConfigError, load_config
 from fgsb.fileio import write_json_atomic
-from fgsb.models.algorithms.fgsb import FGSB
 from fgsb.registry import DATASETS
 
 
@@ -64,7 +63,7 @@ def step_scores(model, source, target, generator):
     for a model that trains without the target's guidance)."""
     _, predictions = model.translate(source, generator=generator, return_steps=True)
     inference = [slice_psnr(p, target) for p in predictions]
-    if not (isinstance(model, FGSB) and model.is_guided):
+    if not model.is_guided:
         return inference, None
     guided = [slice_psnr(p, target)
               for p in model.training_predictions(source, target, generator)]

@@ -112,9 +112,11 @@ def save_site_montage(root, png_path):
 
     root = Path(root)
     splits, _ = read_splits(root)
+    records = {sid: read_subject_record(root / sid)
+               for sid in sorted(splits['train'] + splits['test'])}
     first = {}
-    for sid in sorted(splits['train'] + splits['test']):
-        first.setdefault(read_subject_record(root / sid)['site'], sid)
+    for sid, record in records.items():
+        first.setdefault(record['site'], sid)
     fig, axes = plt.subplots(len(first), len(MODALITIES) + 1,
                              figsize=(2.4 * (len(MODALITIES) + 1), 2.8 * len(first)),
                              squeeze=False)
@@ -122,7 +124,7 @@ def save_site_montage(root, png_path):
         brain = load_volume(volume_path(root / sid, BRAIN_MASK))[1]
         lesion = load_volume(volume_path(root / sid, LESION_MASK), allow_empty=True)[1]
         axial = _busiest_slice(lesion, brain, 2)
-        record = read_subject_record(root / sid)
+        record = records[sid]
         for col, name in enumerate(MODALITIES + (LESION_MASK,)):
             volume = lesion if name == LESION_MASK else load_volume(volume_path(root / sid,
                                                                                 name))[1]

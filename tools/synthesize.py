@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fgsb.apis import (OUTPUT_SCALE, ModelLoadError, SynthesisError, check_sampling,
-                       default_device, load_model, prepare_volume, reference_scores,
+                       check_volume_input, default_device, load_model, reference_scores,
                        synthesis_settings, synthesize_volume)
 from fgsb.apis.checkpoint_record import trained_settings_mismatch
 from fgsb.apis.output_locations import unwritable_reason
@@ -174,14 +174,15 @@ def check_jobs(jobs, overwrite):
 
 
 def check_inputs(jobs, settings, args):
-    """Every input prepared as synthesis will prepare it (and the reference
-    read on its grid), so that a bad file stops the run before any output.
+    """Every input checked as synthesis will prepare it, short of building
+    the network inputs (and the reference read on its grid), so that a bad
+    file stops the run before any output.
     A single input without a reference is checked by its own synthesis,
     before its output is written."""
     if len(jobs) == 1 and not args.reference:
         return
     for job in jobs:
-        volume = prepare_volume(job.input, settings, args.brain_mask)
+        volume = check_volume_input(job.input, settings, args.brain_mask)
         if args.reference:
             reference = read_reference(args.reference, volume.data.shape, volume.image.affine)
             normalisation_range(reference, volume.brain, settings.slices, args.reference)
@@ -219,7 +220,8 @@ def run(args):
         raise SystemExit(f'error: {err}') from err
     print(f'precision: {precision.name} ({precision.reason})')
     settings = synthesis_settings(model.cfg, args.config)
-    mismatch = trained_settings_mismatch(settings, args.checkpoint, args.config)
+    mismatch = trained_settings_mismatch(settings, model.dataset_meta, args.checkpoint,
+                                         args.config)
     if mismatch:
         raise SystemExit(f'error: {mismatch}')
     nfe = check_sampling(model, args.nfe, args.samples)
@@ -237,7 +239,7 @@ def run(args):
                 model, job.input, nfe=args.nfe, samples=args.samples, seed=args.seed,
                 batch_size=args.batch_size, brain_mask=args.brain_mask,
                 source_contrast=args.source_contrast, return_steps=args.save_steps,
-                progress=True, precision=precision)
+                progress=True, settings=settings, precision=precision)
         for warning in caught:
             print(f'warning: {warning.message}', file=sys.stderr)
         scores = reference_scores(result, args.reference, settings) if args.reference else None

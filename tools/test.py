@@ -15,7 +15,7 @@ from mmengine.config import DictAction
 
 import fgsb.engine  # noqa: F401  (registers components, allow-lists checkpoints)
 from fgsb.apis.output_locations import unwritable_reason
-from fgsb.engine.checkpoint_loading import CheckpointError
+from fgsb.engine.checkpoint_loading import CheckpointError, require_checkpoint_file
 from fgsb.engine.precision import add_precision_argument
 from fgsb.engine.precision_runner import precision_for_run, report_precision
 from fgsb.engine.run_config import ConfigError, load_run_config
@@ -71,8 +71,7 @@ def non_finite_metrics(metrics):
 
 
 def run_test(args):
-    if not osp.isfile(args.checkpoint):
-        raise CheckpointError(f'{args.checkpoint}: checkpoint file not found')
+    require_checkpoint_file(args.checkpoint)
     cfg = load_run_config(args.config, args.cfg_options, args.launcher, args.work_dir)
     cfg.load_from, cfg.resume = args.checkpoint, False
     precision = precision_for_run(cfg, args.precision)

@@ -13,7 +13,7 @@ import sys
 from mmengine.config import DictAction
 
 import fgsb.engine  # noqa: F401  (registers components, allow-lists checkpoints)
-from fgsb.engine.checkpoint_loading import CheckpointError
+from fgsb.engine.checkpoint_loading import CheckpointError, require_checkpoint_file
 from fgsb.engine.finite_guard import NonFiniteTrainingError
 from fgsb.engine.precision import add_precision_argument
 from fgsb.engine.precision_runner import precision_for_run, report_precision
@@ -47,8 +47,7 @@ def build_config(args):
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
-        if not osp.isfile(args.resume):
-            raise CheckpointError(f'{args.resume}: checkpoint file not found')
+        require_checkpoint_file(args.resume)
         cfg.resume, cfg.load_from = True, args.resume
     return cfg, precision_for_run(cfg, args.precision)
 

@@ -13,20 +13,26 @@ from fgsb.engine.checkpoint_loading import read_checkpoint
 def recorded_dataset_meta(checkpoint):
     """The training data set's metainfo a checkpoint file records, or {}
     (a bare state dict, or a run whose data set has none)."""
-    content = read_checkpoint(checkpoint)
+    return dataset_meta_of(read_checkpoint(checkpoint))
+
+
+def dataset_meta_of(content):
+    """The training data set's metainfo of a read checkpoint (``read_checkpoint``'s
+    content), or {}."""
     meta = content.get('meta') if isinstance(content, dict) else None
     recorded = meta.get('dataset_meta') if isinstance(meta, dict) else None
     return dict(recorded) if isinstance(recorded, dict) else {}
 
 
-def trained_settings_mismatch(settings, checkpoint, config_name):
+def trained_settings_mismatch(settings, recorded, checkpoint, config_name):
     """A one-line message when ``settings`` (``SynthesisSettings`` of
-    ``config_name``) differ from what ``checkpoint`` was trained with, else None.
+    ``config_name``) differ from ``recorded``, the data set metainfo that
+    ``checkpoint`` was trained with (``model.dataset_meta`` of ``load_model``,
+    or ``recorded_dataset_meta``), else None.
 
     Compares the source and target modality, the slicing axis and, unless the
     config leaves the size to the padded side, the network size.
     """
-    recorded = recorded_dataset_meta(checkpoint)
     given = {'source': settings.source, 'target': settings.target,
              'axis': settings.slices.axis, 'size': settings.slices.size}
     differing = [key for key, value in given.items()

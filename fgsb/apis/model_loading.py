@@ -14,6 +14,7 @@ import fgsb.engine  # noqa: F401  (registers components, allow-lists checkpoints
 from fgsb.engine.checkpoint_loading import CheckpointError, load_weights, read_checkpoint
 from fgsb.engine.run_config import ConfigError, load_config
 from fgsb.registry import MODELS
+from .checkpoint_record import dataset_meta_of
 
 
 class ModelLoadError(ValueError):
@@ -39,8 +40,11 @@ def load_model(config, checkpoint, device=None):
 
     Returns the model in eval mode on ``device`` (default: CUDA when present),
     with the config kept as ``model.cfg`` (synthesis reads its slice
-    settings from there). Raises ``ModelLoadError`` naming the file(s) when
-    either cannot be read or the weights do not match the config's model.
+    settings from there) and the checkpoint's ``meta['dataset_meta']`` as
+    ``model.dataset_meta`` ({} when it records none; the check that config
+    and checkpoint agree reads it there). Raises ``ModelLoadError`` naming
+    the file(s) when either cannot be read or the weights do not match the
+    config's model.
     """
     cfg, config_name = _read_config(config)
     try:
@@ -48,10 +52,13 @@ def load_model(config, checkpoint, device=None):
     except (KeyError, TypeError, ValueError) as err:
         raise ModelLoadError(f'{config_name}: cannot build its model ({err})') from err
     try:
-        load_weights(model, read_checkpoint(checkpoint), checkpoint, config_name)
+        content = read_checkpoint(checkpoint)
+        load_weights(model, content, checkpoint, config_name)
     except CheckpointError as err:
         raise ModelLoadError(str(err)) from err
     model.cfg = cfg
+    model.dataset_meta = dataset_meta_of(content)
+    del content  # its tensors are copied into the model
     device = device or default_device()
     try:
         model = model.to(device)

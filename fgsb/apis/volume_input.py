@@ -25,9 +25,11 @@ IN_MEMORY_NAME = '<in-memory image>'
 class PreparedVolume:
     """A source volume and its network inputs.
 
-    ``data`` and ``brain`` are on the input's grid; ``slices`` (float32
+    ``data`` and ``brain`` are on the input's grid, ``training_brain`` is
+    ``brain`` in the training orientation; ``slices`` (float32
     ``(N, size, size)`` in [-1, 1]) are the training-oriented slices holding
-    brain, which ``layout`` and ``orientation`` put back onto that grid.
+    brain, which ``layout`` and ``orientation`` put back onto that grid
+    (None from ``check_volume_input``, which builds no network inputs).
     """
     image: nib.spatialimages.SpatialImage
     path: Optional[str]
@@ -35,8 +37,9 @@ class PreparedVolume:
     brain: np.ndarray
     orientation: Reorientation
     norm_range: tuple
-    slices: np.ndarray
+    slices: Optional[np.ndarray]
     layout: SliceLayout
+    training_brain: np.ndarray
 
     @property
     def name(self):
@@ -45,8 +48,8 @@ class PreparedVolume:
     def to_input_grid(self, restored):
         """Restored in-plane slices -> a float32 volume on the input's grid,
         clipped at 0 and 0 outside the brain."""
-        brain_t = self.orientation.forward(self.brain)
-        volume_t = np.where(brain_t, np.clip(self.layout.assemble(restored), 0.0, None), 0.0)
+        volume_t = np.where(self.training_brain,
+                            np.clip(self.layout.assemble(restored), 0.0, None), 0.0)
         return self.orientation.backward(volume_t.astype(np.float32))
 
 
@@ -84,6 +87,16 @@ def prepare_volume(image, settings, brain_mask=None):
     head mask training uses for subjects without a brain mask. Raises
     ``VolumeError`` naming the file for unusable input.
     """
+    return _prepare(image, settings, brain_mask, network_inputs=True)
+
+
+def check_volume_input(image, settings, brain_mask=None):
+    """Every check of ``prepare_volume``, in its order, without building the
+    network inputs: a ``PreparedVolume`` whose ``slices`` is None."""
+    return _prepare(image, settings, brain_mask, network_inputs=False)
+
+
+def _prepare(image, settings, brain_mask, network_inputs):
     image, data, path = _read_input(image)
     name = path or IN_MEMORY_NAME
     if brain_mask is None:
@@ -96,6 +109,7 @@ def prepare_volume(image, settings, brain_mask=None):
     volume, brain_t = orientation.forward(data), orientation.forward(brain)
     norm_range = normalisation_range(volume, brain_t, settings.slices, name)
     layout = plan_slices(brain_t, settings.slices, min_brain_fraction=None, name=name)
+    slices = network_images(volume, layout, norm_range) if network_inputs else None
     return PreparedVolume(image=image, path=path, data=data, brain=brain,
                           orientation=orientation, norm_range=norm_range,
-                          slices=network_images(volume, layout, norm_range), layout=layout)
+                          slices=slices, layout=layout, training_brain=brain_t)

@@ -1,6 +1,7 @@
 """The model under test, its optimisers and a synthetic batch: one iteration on demand."""
 import copy
 import time
+from contextlib import nullcontext
 
 import torch
 from mmengine.config import Config
@@ -8,7 +9,7 @@ from mmengine.logging import MessageHub
 from mmengine.optim import build_optim_wrapper
 
 from fgsb.datasets.batch_keys import META, PRIOR, SOURCE, SOURCE_NEG, TARGET, TARGET_NEG
-from fgsb.engine.bf16_autocast import enable_bf16_autocast
+from fgsb.engine.bf16_autocast import bf16_autocast_for, enable_bf16_autocast
 from fgsb.engine.run_config import innermost_dataset
 from fgsb.registry import MODELS
 from .straightforward_step import straightforward_train_step
@@ -92,7 +93,7 @@ class StepRunner:
         batch = {SOURCE: image(), TARGET: image(), META: [{} for _ in range(self.batch_size)]}
         # batch 1: the MI estimator's negatives come from a second sample
         if wrapped_in(outer, 'NegativePairDataset') or (
-                self.batch_size == 1 and hasattr(self.model, 'negative_pair')):
+                self.batch_size == 1 and has_straightforward_path(self.model)):
             batch.update({SOURCE_NEG: image(), TARGET_NEG: image()})
         if dataset.get('prior') is not None:
             batch[PRIOR] = (batch[TARGET] > 0.6).float()
@@ -130,9 +131,8 @@ class StepRunner:
         else:
             self.model.eval()
             source = self.batch[SOURCE].to(self.device, non_blocking=True)
-            autocast = torch.autocast(self.device.type, dtype=torch.bfloat16,
-                                      enabled=variant.bf16)
-            with torch.no_grad(), autocast:
+            with torch.no_grad(), (bf16_autocast_for(self.model) if variant.bf16
+                                   else nullcontext()):
                 self.model.translate(source)
         self._synchronize()
         return time.perf_counter() - start, time.process_time() - cpu_start

@@ -5,7 +5,7 @@ import sys
 import torch
 
 
-def time_variants(runner, variants, warmup, iters, verbose=True):
+def time_variants(runner, variants, warmup, iters):
     """``{variant: [(wall s, CPU s), ...]}`` of the timed iterations, and the
     CUDA peak memory (MB) of each variant.
 
@@ -26,10 +26,9 @@ def time_variants(runner, variants, warmup, iters, verbose=True):
                                          torch.cuda.max_memory_allocated(runner.device) / 2**20)
             if i >= warmup:
                 times[variant].append((seconds, cpu_seconds))
-            if verbose:
-                tag = 'warm-up' if i < warmup else f'iter {i - warmup + 1}/{iters}'
-                print(f'{tag:>12} {variant.name:<14} {seconds:8.3f} s  (CPU {cpu_seconds:.3f} s)',
-                      file=sys.stderr, flush=True)
+            tag = 'warm-up' if i < warmup else f'iter {i - warmup + 1}/{iters}'
+            print(f'{tag:>12} {variant.name:<14} {seconds:8.3f} s  (CPU {cpu_seconds:.3f} s)',
+                  file=sys.stderr, flush=True)
     return times, cuda_peak
 
 

@@ -15,7 +15,3 @@ PRIOR = 'prior'
 SOURCE_NEG = 'source_neg'
 TARGET_NEG = 'target_neg'
 META = 'meta'
-
-# The per-slice images of a paired sample, each a (1, size, size) float32
-# tensor; PRIOR only when the data set has a prior.
-IMAGE_KEYS = (SOURCE, TARGET, BRAIN_MASK, LESION_MASK, PRIOR)

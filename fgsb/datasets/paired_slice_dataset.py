@@ -136,7 +136,7 @@ class PairedSliceDataset(Dataset):
         if num_subjects is not None and num_subjects < 1:
             raise ValueError(f'num_subjects must be >= 1 or None, got {num_subjects}')
 
-    def _select_subjects(self, split, num_subjects, subjects, seed, val_subjects, sites=None):
+    def _select_subjects(self, split, num_subjects, subjects, seed, val_subjects, sites):
         if subjects is not None and sites is not None:
             raise ValueError(f'subjects={subjects!r} and sites={sites!r} cannot be combined: '
                              'sites choose among the subjects of a split')
@@ -178,7 +178,7 @@ class PairedSliceDataset(Dataset):
     def _subject_files(self, subject):
         folder = self.data_root / subject
         files = {}
-        for role, key in (('source', self.source), ('target', self.target)):
+        for role, key in ((SOURCE, self.source), (TARGET, self.target)):
             path = volume_path(folder, key)
             if not path.is_file():
                 available = ', '.join(subject_modalities(folder)) or 'none'

@@ -25,18 +25,15 @@ import numbers
 import os
 from pathlib import Path
 
-import numpy as np
+from fgsb.fileio import remove_stale_temporaries
 
-from fgsb.fileio import atomic_folder, remove_stale_temporaries
-
-from .nifti_io import save_volume
-from .phantom_sites import DEFAULT_SITES, resolve_sites, site_of_subject, sites_at_field
+from .phantom_sites import DEFAULT_SITES, SITES, resolve_sites, site_of_subject, sites_at_field
 from .phantom_subject import BIAS_STD, generate_subject
 from .phantom_subject_v2 import generate_subject_v2
 from .phantom_template import check_count
 from .phantom_tissues import MODALITIES
 from .prepared_layout import (MASKS, RECORD_FILE, read_splits, splits_path, volume_path,
-                              write_splits, write_subject_record)
+                              write_splits, write_subject_folder)
 
 GENERATOR = 'fgsb-phantom'
 # A new version when the generated volumes change; every old one stays
@@ -110,21 +107,11 @@ def _subject(meta, index):
         return generate_subject(index, meta['seed'], meta['field_strength'],
                                 max_lesions=meta['max_lesions'],
                                 downsample=meta['downsample']), None
-    site = resolve_sites([site_of_subject(index, meta['sites'])])[0]
+    site = SITES[site_of_subject(index, meta['sites'])]  # names checked by phantom_meta
     subject = generate_subject_v2(index, meta['seed'], site, head=meta['head'],
                                   downsample=meta['downsample'])
     return subject, {'generator': GENERATOR, 'version': meta['version'],
                      'seed': meta['seed'], 'subject_index': index, **subject['record']}
-
-
-def _write_subject(root, subject_id, subject, record):
-    """Write one subject folder atomically, replacing the phantom's older version."""
-    with atomic_folder(root / subject_id) as tmp:
-        for name in MODALITIES + MASKS:
-            save_volume(subject[name], subject['affine'], volume_path(tmp, name),
-                        dtype=np.uint8 if name in MASKS else np.float32)
-        if record is not None:
-            write_subject_record(tmp, record)
 
 
 def _check_is_phantom(root):
@@ -189,7 +176,9 @@ def generate_phantom(out_dir, num_subjects=12, seed=0, field_strength=None, num_
         subject, record = _subject(meta, index)
         if on_subject is not None:
             on_subject(index, subject, None if record is None else record['site'])
-        _write_subject(root, ids[index], subject, record)
+        # atomically, replacing the phantom's older version of the folder
+        write_subject_folder(root, ids[index], subject['affine'],
+                             {name: subject[name] for name in MODALITIES + MASKS}, record)
     num_train = num_subjects - num_test
     write_splits(root, {'train': ids[:num_train], 'test': ids[num_train:]}, meta)
     return root

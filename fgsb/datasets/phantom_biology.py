@@ -12,7 +12,6 @@ import numpy as np
 
 from .phantom_tissues import RELAXATION
 
-BRAIN_TISSUES = ('wm', 'gm', 'csf', 'lesion')
 HEAD_TISSUES = ('skull', 'marrow', 'muscle', 'fat', 'skin')
 PARAMETERS = ('t1', 't2', 't2s', 'pd')
 

@@ -70,6 +70,33 @@ def trilinear_sample(stacked, coords):
     return out
 
 
+def coarse_region(shape, spacing_mm, warp, inside):
+    """Output voxels of ``shape`` that can hold brain: ``inside`` (template
+    coordinates ``(3, N)`` -> bools ``(N,)``) checked at the warped positions
+    of a 4 mm grid, grown by one cell. Everything else stays exactly zero."""
+    step = max(1, round(4 / spacing_mm))
+    axes = [np.arange(0, n, step) for n in shape]
+    grid = np.stack(np.meshgrid(*axes, indexing='ij')).reshape(3, -1)
+    coarse = ndi.binary_dilation(inside(warp.source(grid)).reshape([len(a) for a in axes]),
+                                 structure=np.ones((3, 3, 3), bool))
+    for axis in range(3):
+        coarse = np.repeat(coarse, step, axis=axis)
+    return coarse[:shape[0], :shape[1], :shape[2]]
+
+
+def dense_writer(points, shape):
+    """``dense(values, dtype=float32)``: a zero volume of ``shape`` holding
+    ``values`` at the voxels ``points`` ``(3, N)``. Fortran order is NIfTI's:
+    nibabel then writes the arrays without a copy."""
+    flat_fortran = np.ravel_multi_index(points, shape, order='F')
+
+    def dense(values, dtype=np.float32):
+        out = np.zeros(shape, dtype, order='F')
+        out.reshape(-1, order='F')[flat_fortran] = values
+        return out
+    return dense
+
+
 class SubjectWarp:
     """Output voxel ``x`` reads the template at ``c + A (x - c) + t + u(x)``:
     a small random affine ``A, t`` about the volume centre ``c`` and a smooth

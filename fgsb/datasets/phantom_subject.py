@@ -7,7 +7,8 @@ contrast. See docs/phantom.md.
 import numpy as np
 from scipy import ndimage as ndi
 
-from .phantom_deformation import SubjectWarp, smooth_random_field, trilinear_sample
+from .phantom_deformation import (SubjectWarp, coarse_region, dense_writer, smooth_random_field,
+                                  trilinear_sample)
 from .phantom_lesions import lesion_fraction
 from .phantom_template import TEMPLATE_TISSUES, check_count, load_template
 from .phantom_tissues import MODALITIES, TISSUES, jittered_table, tissue_signal
@@ -23,18 +24,10 @@ NOISE_RANGE = (0.015, 0.03)  # Rician sigma relative to the mean brain signal
 
 
 def _subject_region(template, warp):
-    """Output voxels that can hold brain: the warped ``reach`` map checked on a
-    4 mm grid, grown by one cell. Everything else stays exactly zero."""
-    step = max(1, round(4 / template.spacing_mm))
-    grid = np.stack(np.meshgrid(*[np.arange(0, n, step) for n in template.shape],
-                                indexing='ij')).reshape(3, -1)
-    inside = ndi.map_coordinates(template.reach, warp.source(grid), order=1) > 0
-    coarse = ndi.binary_dilation(inside.reshape([len(range(0, n, step))
-                                                 for n in template.shape]),
-                                  structure=np.ones((3, 3, 3), bool))
-    for axis in range(3):
-        coarse = np.repeat(coarse, step, axis=axis)
-    return coarse[:template.shape[0], :template.shape[1], :template.shape[2]]
+    """Output voxels that can hold brain: where the warped ``reach`` map is set
+    (``phantom_deformation.coarse_region``)."""
+    return coarse_region(template.shape, template.spacing_mm, warp,
+                         lambda coords: ndi.map_coordinates(template.reach, coords, order=1) > 0)
 
 
 def _subject_rngs(seed, index):
@@ -77,14 +70,7 @@ def generate_subject(index, seed=0, field_strength=1.5, max_lesions=8, num_lesio
     parts['wm'] -= parts['lesion']
     brain = (parts['wm'] + parts['gm'] + parts['csf'] + parts['lesion']) >= 0.5
 
-    # Fortran order is NIfTI's: nibabel then writes the arrays without a copy
-    flat_fortran = np.ravel_multi_index(points, template.shape, order='F')
-
-    def dense(values, dtype=np.float32):
-        out = np.zeros(template.shape, dtype, order='F')
-        out.reshape(-1, order='F')[flat_fortran] = values
-        return out
-
+    dense = dense_writer(points, template.shape)
     subject = {'affine': template.affine, 'num_lesions': num_lesions,
                BRAIN_MASK: dense(brain, np.uint8),
                LESION_MASK: dense(brain & (parts['lesion'] >= 0.5), np.uint8),

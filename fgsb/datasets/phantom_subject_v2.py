@@ -9,22 +9,21 @@ Deterministic in ``(seed, index)``; the biology and anatomy do not depend
 on the site. See docs/phantom.md.
 """
 import numpy as np
-from scipy import ndimage as ndi
 
 from .phantom_acquisition import acquire
 from .phantom_atrophy import (atrophied_source, cortical_shift_mm, template_fields,
                               ventricle_shift_mm)
 from .phantom_biology import HEAD_TISSUES, draw_biology, subject_table
-from .phantom_deformation import SubjectWarp, smooth_random_field, trilinear_sample
+from .phantom_deformation import (SubjectWarp, coarse_region, dense_writer, smooth_random_field,
+                                  trilinear_sample)
 from .phantom_head import HEAD_REACH_MM, MODULATION_SPACING_MM, MODULATION_STD, head_fractions
 from .phantom_lesions import CAP_MODULATION_STD, fazekas_lesions, periventricular_caps
 from .phantom_sequences import sequence_signal
-from .phantom_template import TEMPLATE_TISSUES, check_count, load_template
-from .phantom_tissues import MODALITIES
+from .phantom_template import REACH_MARGIN_MM, TEMPLATE_TISSUES, check_count, load_template
+from .phantom_tissues import MODALITIES, TISSUES
 from .prepared_layout import BRAIN_MASK, LESION_MASK
 
 SIGNAL_SCALE = 1000.0
-BRAIN_REACH_MM = 4.0  # a warped brain voxel lies within this of the template brain
 CAP_SPACING_MM = 16.0
 STREAM_VERSION = 2  # keeps version 2's random streams apart from version 1's
 
@@ -37,16 +36,9 @@ def _subject_rngs(seed, index):
 
 def _region(template, warp, fields, reach_mm):
     """Output voxels whose warped position lies within ``reach_mm`` of the
-    template brain, checked on a 4 mm grid and grown by one cell."""
-    step = max(1, round(4 / template.spacing_mm))
-    axes = [np.arange(0, n, step) for n in template.shape]
-    grid = np.stack(np.meshgrid(*axes, indexing='ij')).reshape(3, -1)
-    near = fields.outside_distance(warp.source(grid)) <= reach_mm
-    coarse = ndi.binary_dilation(near.reshape([len(a) for a in axes]),
-                                 structure=np.ones((3, 3, 3), bool))
-    for axis in range(3):
-        coarse = np.repeat(coarse, step, axis=axis)
-    return coarse[:template.shape[0], :template.shape[1], :template.shape[2]]
+    template brain (``phantom_deformation.coarse_region``)."""
+    return coarse_region(template.shape, template.spacing_mm, warp,
+                         lambda coords: fields.outside_distance(coords) <= reach_mm)
 
 
 def _brain_tissues(template, fields, biology, rng, coords):
@@ -94,13 +86,14 @@ def generate_subject_v2(index, seed, site, head=False, downsample=1):
     rngs = _subject_rngs(seed, index)
     biology = draw_biology(rngs['biology'])
     warp = SubjectWarp(rngs['anatomy'], template.shape, template.spacing_mm)
-    reach = HEAD_REACH_MM if head else BRAIN_REACH_MM
+    # a warped brain voxel lies within REACH_MARGIN_MM of the template brain
+    reach = HEAD_REACH_MM if head else REACH_MARGIN_MM
     flat = np.flatnonzero(_region(template, warp, fields, reach))
     points = np.stack(np.unravel_index(flat, template.shape))
     coords = warp.source(points)
     outside = fields.outside_distance(coords)
     # brain tissue can only be read near the template brain
-    near = np.flatnonzero(outside <= BRAIN_REACH_MM) if head else slice(None)
+    near = np.flatnonzero(outside <= REACH_MARGIN_MM) if head else slice(None)
     inner, count = _brain_tissues(template, fields, biology, rngs['lesions'],
                                   np.ascontiguousarray(coords[:, near]))
     parts = {}
@@ -118,17 +111,12 @@ def generate_subject_v2(index, seed, site, head=False, downsample=1):
         parts['csf'] = parts['csf'] + layers.pop('csf')
         parts.update(layers)
     table = subject_table(biology, site.field_strength)
-    tissues = ('wm', 'gm', 'csf', 'lesion') + (HEAD_TISSUES if head else ())
+    tissues = TISSUES + (HEAD_TISSUES if head else ())
 
-    flat_fortran = np.ravel_multi_index(points, template.shape, order='F')
-
-    def dense(values, dtype=np.float32):
-        out = np.zeros(template.shape, dtype, order='F')
-        out.reshape(-1, order='F')[flat_fortran] = values
-        return out
-
+    dense = dense_writer(points, template.shape)
     amplitude = np.float32(SIGNAL_SCALE * site.scale * biology.gain)
     brain_mask = dense(brain, np.uint8)
+    in_brain = brain_mask > 0
     lesion_mask = dense(brain & (parts['lesion'] >= 0.5), np.uint8)
     subject = {'affine': template.affine, 'num_lesions': count, 'site': site.name,
                'biology': biology, 'tissue_table': table, 'amplitude': float(amplitude),
@@ -139,9 +127,8 @@ def generate_subject_v2(index, seed, site, head=False, downsample=1):
         signal = sum(parts[t] * (amplitude * np.float32(sequence_signal(table[t], sequence)))
                      for t in tissues)
         volume = acquire(dense(signal), site.voxel_mm[modality], template.spacing_mm,
-                         site.noise, site.bias_std, brain_mask > 0, rngs[modality])
-        subject[modality] = volume if head else np.where(brain_mask > 0, volume,
-                                                        np.float32(0))
+                         site.noise, site.bias_std, in_brain, rngs[modality])
+        subject[modality] = volume if head else np.where(in_brain, volume, np.float32(0))
     voxel_ml = template.spacing_mm ** 3 / 1000.0
     subject['record'] = {'site': site.name, 'age': round(biology.age, 2),
                          'fazekas': biology.fazekas, 'num_focal_lesions': count,

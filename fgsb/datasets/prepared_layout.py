@@ -18,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fgsb.fileio import write_json_atomic
+from fgsb.fileio import atomic_folder, write_json_atomic
+
+from .nifti_io import save_volume
 
 SPLITS_FILE = 'splits.json'
 META_KEY = 'meta'
@@ -60,6 +62,26 @@ def read_subject_record(folder):
 def write_subject_record(folder, record):
     """Write the preparer's ``record`` (JSON) into a subject ``folder``."""
     write_json_atomic(record, Path(folder) / RECORD_FILE)
+
+
+def write_subject_folder(out, subject_id, affine, volumes, record=None, save=save_volume):
+    """Write ``out/subject_id/<name>.nii.gz`` for every volume, atomically; returns the folder.
+
+    The volumes go into a hidden temporary folder next to the final one, which
+    is then renamed into place (``fgsb.fileio.atomic_folder``): an existing
+    folder of the same subject is replaced only once the new one is complete,
+    and a killed run leaves only that temporary, removed on the next run.
+    Modalities are stored as float32, masks (uint8 arrays) as uint8. The
+    ``record`` (None: none) lets a rerun reuse folders that are still up to
+    date. ``save`` writes one volume (``nifti_io.save_volume``).
+    """
+    with atomic_folder(Path(out) / subject_id) as tmp:
+        for name, data in volumes.items():
+            dtype = np.uint8 if data.dtype == np.uint8 else np.float32
+            save(data, affine, volume_path(tmp, name), dtype=dtype)
+        if record is not None:
+            write_subject_record(tmp, record)
+    return Path(out) / subject_id
 
 
 # ------------------------------------------------------------ splits

@@ -27,6 +27,8 @@ from .slice_pipeline import (SliceLayout, network_images, network_masks, normali
 from .slice_preprocessing import estimate_head_mask
 
 CACHE_FORMAT_VERSION = 2
+# the arrays of a SubjectSlices, one <name>.npy each in a cache entry
+ARRAY_NAMES = (SOURCE, TARGET, BRAIN_MASK, LESION_MASK)
 
 
 @dataclass
@@ -124,7 +126,7 @@ def _save_cached(slices, folder):
     remove_stale_temporaries(folder.parent)
     try:
         with atomic_folder(folder, replace=False) as tmp:
-            for name in ('source', 'target', 'brain_mask', 'lesion_mask'):
+            for name in ARRAY_NAMES:
                 array = getattr(slices, name)
                 if array is not None:
                     np.save(tmp / f'{name}.npy', array)
@@ -144,6 +146,5 @@ def _load_cached(subject, folder):
         path = folder / f'{name}.npy'
         return np.load(path, mmap_mode='r') if path.is_file() else None
 
-    return SubjectSlices(subject=subject, source=open_array('source'),
-                         target=open_array('target'), brain_mask=open_array('brain_mask'),
-                         lesion_mask=open_array('lesion_mask'), info=info)
+    return SubjectSlices(subject=subject, info=info,
+                         **{name: open_array(name) for name in ARRAY_NAMES})

@@ -12,15 +12,19 @@ from mmengine.optim import OptimWrapper
 from fgsb.registry import OPTIM_WRAPPERS
 
 
+def bf16_autocast_for(model):
+    """bf16 autocast on the device that holds ``model``'s weights."""
+    device_type = next(model.parameters()).device.type
+    return torch.autocast(device_type=device_type, dtype=torch.bfloat16)
+
+
 @OPTIM_WRAPPERS.register_module()
 class BF16AutocastOptimWrapper(OptimWrapper):
     """An ``OptimWrapper`` whose ``optim_context`` runs under bf16 autocast."""
 
     @contextmanager
     def optim_context(self, model):
-        device_type = next(model.parameters()).device.type
-        with super().optim_context(model), \
-                torch.autocast(device_type=device_type, dtype=torch.bfloat16):
+        with super().optim_context(model), bf16_autocast_for(model):
             yield
 
 

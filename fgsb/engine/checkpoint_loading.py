@@ -14,6 +14,7 @@ Every entry point that reads a checkpoint comes here: ``tools/test.py``,
   Pix2Pix checkpoint with an FGSB config) is refused naming both files,
   instead of leaving the mismatched layers at their random initialisation.
 """
+import os
 import pickle
 import re
 
@@ -26,6 +27,13 @@ MAX_LISTED_KEYS = 5
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be used; the message names the file(s)."""
+
+
+def require_checkpoint_file(path):
+    """Fail early, before a runner and its data sets are built, when ``path``
+    is not a file."""
+    if not os.path.isfile(path):
+        raise CheckpointError(f'{path}: checkpoint file not found')
 
 
 def read_checkpoint(path, map_location='cpu'):
@@ -70,10 +78,11 @@ def checkpoint_weights(checkpoint, path):
     return state
 
 
-def _listed(keys):
-    keys = sorted(keys)
-    more = f' and {len(keys) - MAX_LISTED_KEYS} more' if len(keys) > MAX_LISTED_KEYS else ''
-    return ', '.join(keys[:MAX_LISTED_KEYS]) + more
+def listed(names, limit=MAX_LISTED_KEYS):
+    """``'a, b, c and 4 more'``: the first ``limit`` of ``names``, in their order."""
+    names = list(names)
+    more = f' and {len(names) - limit} more' if len(names) > limit else ''
+    return ', '.join(names[:limit]) + more
 
 
 def weights_mismatch(model, state):
@@ -86,11 +95,11 @@ def weights_mismatch(model, state):
     reshaped = [f'{k} {tuple(state[k].shape)} vs {tuple(expected[k].shape)}'
                 for k in expected.keys() & state.keys() if state[k].shape != expected[k].shape]
     if missing:
-        problems.append(f'{len(missing)} missing weights ({_listed(missing)})')
+        problems.append(f'{len(missing)} missing weights ({listed(sorted(missing))})')
     if unexpected:
-        problems.append(f'{len(unexpected)} unexpected weights ({_listed(unexpected)})')
+        problems.append(f'{len(unexpected)} unexpected weights ({listed(sorted(unexpected))})')
     if reshaped:
-        problems.append(f'{len(reshaped)} weights of another shape ({_listed(reshaped)})')
+        problems.append(f'{len(reshaped)} weights of another shape ({listed(sorted(reshaped))})')
     return '; '.join(problems)
 
 

@@ -19,6 +19,7 @@ from mmengine.model import is_model_wrapper
 
 from fgsb.fileio import write_text_atomic
 from fgsb.registry import HOOKS
+from .checkpoint_loading import listed
 from .finite_guard import NonFiniteTrainingError, last_checkpoint_note, non_finite_names
 
 LAST_CHECKPOINT_FILE = 'last_checkpoint'
@@ -35,12 +36,10 @@ class FiniteCheckpointHook(CheckpointHook):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         bad = non_finite_names(model.state_dict())
         if bad:
-            listed = ', '.join(bad[:MAX_LISTED_WEIGHTS]) + (
-                f' and {len(bad) - MAX_LISTED_WEIGHTS} more' if len(bad) > MAX_LISTED_WEIGHTS
-                else '')
             raise NonFiniteTrainingError(
                 f'training diverged by iteration {runner.iter + 1}: non-finite weights '
-                f'({listed}); not saved, stopped, {last_checkpoint_note(runner)}')
+                f'({listed(bad, MAX_LISTED_WEIGHTS)}); not saved, stopped, '
+                f'{last_checkpoint_note(runner)}')
 
     def _remove_checkpoint(self, step):
         path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(step))

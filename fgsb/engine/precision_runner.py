@@ -18,7 +18,7 @@ from mmengine.runner.loops import _update_losses
 
 from fgsb.fileio import write_json_atomic
 from fgsb.registry import LOOPS
-from .bf16_autocast import enable_bf16_autocast
+from .bf16_autocast import bf16_autocast_for, enable_bf16_autocast
 from .run_config import ConfigError
 from .precision import Precision, requested_precision, resolve_precision, to_float32
 
@@ -26,27 +26,30 @@ PRECISION_FILE = 'precision.json'
 BF16_LOOPS = (('val_cfg', 'ValLoop', 'BF16ValLoop'), ('test_cfg', 'TestLoop', 'BF16TestLoop'))
 
 
-def _bf16_autocast(model):
-    device_type = next(model.parameters()).device.type
-    return torch.autocast(device_type=device_type, dtype=torch.bfloat16)
+def _run_iter_in_bf16(loop, stage, idx, data_batch):
+    """MMEngine's ``ValLoop``/``TestLoop.run_iter`` with the model's step under
+    autocast and the evaluator outside it, so that any model's outputs are
+    scored in float32 (mmengine is pinned: ``_update_losses`` is its own
+    helper of these loops)."""
+    runner = loop.runner
+    runner.call_hook(f'before_{stage}_iter', batch_idx=idx, data_batch=data_batch)
+    with bf16_autocast_for(runner.model):
+        outputs = to_float32(getattr(runner.model, f'{stage}_step')(data_batch))
+    loss_name = f'{stage}_loss'
+    outputs, losses = _update_losses(outputs, getattr(loop, loss_name))
+    setattr(loop, loss_name, losses)
+    loop.evaluator.process(data_samples=outputs, data_batch=data_batch)
+    runner.call_hook(f'after_{stage}_iter', batch_idx=idx, data_batch=data_batch,
+                     outputs=outputs)
 
 
-# MMEngine's run_iter with the model's step under autocast and the evaluator
-# outside it, so that any model's outputs are scored in float32 (mmengine is
-# pinned: _update_losses is its own helper of these loops).
 @LOOPS.register_module()
 class BF16ValLoop(ValLoop):
     """``ValLoop`` whose ``model.val_step`` runs under bf16 autocast."""
 
     @torch.no_grad()
     def run_iter(self, idx, data_batch):
-        self.runner.call_hook('before_val_iter', batch_idx=idx, data_batch=data_batch)
-        with _bf16_autocast(self.runner.model):
-            outputs = to_float32(self.runner.model.val_step(data_batch))
-        outputs, self.val_loss = _update_losses(outputs, self.val_loss)
-        self.evaluator.process(data_samples=outputs, data_batch=data_batch)
-        self.runner.call_hook('after_val_iter', batch_idx=idx, data_batch=data_batch,
-                              outputs=outputs)
+        _run_iter_in_bf16(self, 'val', idx, data_batch)
 
 
 @LOOPS.register_module()
@@ -55,13 +58,7 @@ class BF16TestLoop(TestLoop):
 
     @torch.no_grad()
     def run_iter(self, idx, data_batch):
-        self.runner.call_hook('before_test_iter', batch_idx=idx, data_batch=data_batch)
-        with _bf16_autocast(self.runner.model):
-            outputs = to_float32(self.runner.model.test_step(data_batch))
-        outputs, self.test_loss = _update_losses(outputs, self.test_loss)
-        self.evaluator.process(data_samples=outputs, data_batch=data_batch)
-        self.runner.call_hook('after_test_iter', batch_idx=idx, data_batch=data_batch,
-                              outputs=outputs)
+        _run_iter_in_bf16(self, 'test', idx, data_batch)
 
 
 def apply_precision(cfg, precision: Precision):

@@ -16,6 +16,7 @@ from pathlib import Path
 from fgsb.engine.resume_checkpoint import recorded_checkpoint
 from fgsb.engine.run_config import innermost_dataset_key, load_config
 from fgsb.fileio import atomic_path, write_json_atomic
+from .records import read_json
 from .runner import ROOT, command_line, run_tool
 
 # The two quick-start models of the README.
@@ -60,7 +61,7 @@ def run_one(run, work_root, settings, val_subjects=2):
     """Train (unless its record says trained) and test one run; write its record."""
     work_dir = Path(work_root) / run.name
     record_path = work_dir / RECORD
-    record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+    record = read_json(record_path) if record_path.is_file() else {}
     if 'train_seconds' not in record:
         args = [run.config, '--work-dir', str(work_dir), '--precision', run.precision,
                 '--cfg-options', *train_options(run.config, val_subjects, run.seed)]
@@ -101,9 +102,9 @@ def collect(work_root, runs):
         metrics_path = work_dir / TEST_METRICS
         if not metrics_path.is_file():
             continue
-        metrics = json.loads(metrics_path.read_text())
+        metrics = read_json(metrics_path)
         record_path = work_dir / RECORD
-        record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+        record = read_json(record_path) if record_path.is_file() else {}
         curve = learning_curve(work_dir)
         rows.append(dict(run=run, curve=curve, val_psnr=curve[-1][1] if curve else None,
                          test_psnr=metrics['PSNR']['mean'], test_ssim=metrics['SSIM']['mean'],

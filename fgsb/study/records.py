@@ -25,9 +25,11 @@ def read_record(work_dir):
     return read_json(path) if path.is_file() else {}
 
 
-def is_finished(work_dir):
-    """Trained and tested: ``metrics.json`` and a finished study record exist."""
-    return (Path(work_dir) / METRICS).is_file() and 'finished' in read_record(work_dir)
+def is_finished(work_dir, record=None):
+    """Trained and tested: ``metrics.json`` and a finished study record exist
+    (``record``: the work dir's record when the caller has read it already)."""
+    record = read_record(work_dir) if record is None else record
+    return (Path(work_dir) / METRICS).is_file() and 'finished' in record
 
 
 def collect_rows(work_root):
@@ -39,9 +41,10 @@ def collect_rows(work_root):
     rows = []
     for experiment in EXPERIMENTS:
         work_dir = Path(work_root) / experiment.run_name
-        if not is_finished(work_dir):
+        record = read_record(work_dir)
+        if not is_finished(work_dir, record):
             continue
-        metrics, record = read_json(work_dir / METRICS), read_record(work_dir)
+        metrics = read_json(work_dir / METRICS)
         row = dict(experiment=experiment.name, task=experiment.task,
                    train_subjects=record['train_subjects'],
                    train_seconds=record['train_seconds'])

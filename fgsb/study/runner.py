@@ -18,14 +18,14 @@ from pathlib import Path
 
 from fgsb.datasets.prepared_layout import carve_validation, read_splits, splits_path
 from fgsb.engine.resume_checkpoint import recorded_checkpoint
-from fgsb.engine.run_config import innermost_dataset, innermost_dataset_key, load_config
+from fgsb.engine.run_config import (LOADERS, innermost_dataset, innermost_dataset_key,
+                                    load_config)
 from fgsb.fileio import write_json_atomic
 from .experiments import FLAIR
 from .records import METRICS, RECORD, read_record
 from .settings import NO_IN_TRAINING_VALIDATION
 
 ROOT = Path(__file__).resolve().parents[2]
-LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
 def study_options(experiment, settings):

@@ -40,6 +40,11 @@ class BaseTranslator(BaseModel):
         return False
 
     @property
+    def is_guided(self) -> bool:
+        """Whether training guides a chain towards the target (FGSB)."""
+        return False
+
+    @property
     def source_channels(self) -> int:
         """Channels of the ``source`` that ``translate`` takes (tools build
         dummy inputs from it): the generator's input channels by default."""

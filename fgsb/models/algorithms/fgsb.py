@@ -161,7 +161,7 @@ class FGSB(BaseTranslator):
             raise ValueError(f'step_index must be in 0..{self.num_steps - 1}, got {k}')
         scale = self.guidance_scale()
         # Both generator stages run in the generator's optim context, so that
-        # --amp reaches the chains too.
+        # a bf16 run's autocast reaches the chains too.
         with optim_wrapper['generator'].optim_context(self.generator):
             chains = self.run_chains(sources, k, targets, scale)
             outputs = self.generate(chains, sources, k)
