@@ -79,9 +79,18 @@ def dataset_configs(cfg):
     return found
 
 
+# SynDiff's networks at tiny size: two U-Net levels, three discriminator layers
+TINY_SYNDIFF_NETWORKS = dict(
+    generator=dict(ngf=8, ch_mult=[1, 2], num_res_blocks=1, attention_levels=[1], z_emb_dim=16),
+    discriminator=dict(ndf=8, n_layers=3, t_emb_dim=16))
+
+
 def shrink_model(model):
     """Tiny widths so that a paper-scale model config trains in seconds."""
-    if model['type'] == 'Pix2Pix':
+    if model['type'] == 'SynDiff':
+        for name, sizes in TINY_SYNDIFF_NETWORKS.items():
+            model[name].update(sizes)
+    elif model['type'] == 'Pix2Pix':
         depth = ('num_downs' if model['generator']['type'] == 'UnetGenerator'
                  else 'n_blocks')
         model['generator'].update({'ngf': 8, depth: 5 if depth == 'num_downs' else 2})

@@ -57,7 +57,8 @@ def zeros_instead_of_randn(*size, generator=None, device=None, dtype=None, **kwa
     return torch.zeros(*size, device=device, dtype=dtype)
 
 
-def fixed_patch_ids(feats, num_patches, prior=None, prior_fraction=0.5, generator=None):
+def fixed_patch_ids(feats, num_patches, prior=None, prior_fraction=0.5, generator=None,
+                    rest='uniform'):
     return [torch.arange(min(num_patches, f.shape[2] * f.shape[3])).repeat(f.shape[0], 1)
             for f in feats]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
-from conftest import TINY_PHANTOM
+from conftest import TINY_PHANTOM, TINY_SYNDIFF_NETWORKS
 
 ROOT = Path(__file__).resolve().parents[1]
 PHANTOM_MODALITIES = {'t1', 't2', 'pd', 'flair', 't2star'}
@@ -45,12 +45,18 @@ def tiny_options(cfg, data_root, work_dir):
             options.append(f'{path}.num_subjects=2')
         if dataset.get('val_subjects'):
             options.append(f'{path}.val_subjects=0')
+            if dataset.get('split') == 'val':  # the tiny root has no subjects to carve
+                options.append(f'{path}.split=test')
         if dataset['type'] == 'PhantomSliceDataset':
             options += [f'{path}.phantom.{k}={v}' for k, v in TINY_PHANTOM.items()]
             if dataset.phantom.get('sites'):  # a version-2 config on the version-1 tiny root
                 options.append(f'{path}.phantom.sites=None')
     model = cfg.model
-    if model.type == 'Pix2Pix':
+    if model.type == 'SynDiff':
+        options += [f'model.{name}.{key}={value}'.replace(' ', '')
+                    for name, sizes in TINY_SYNDIFF_NETWORKS.items()
+                    for key, value in sizes.items()]
+    elif model.type == 'Pix2Pix':
         depth = ('model.generator.num_downs=5' if model.generator.type == 'UnetGenerator'
                  else 'model.generator.n_blocks=2')
         options += ['model.generator.ngf=8', depth, 'model.discriminator.ndf=8']

@@ -5,9 +5,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fgsb.losses import (GANLoss, L1Loss, MIEstimatorLoss, PatchNCELoss,
-                         PriorWeightedL1Loss, SchrodingerBridgeLoss, SSLReconstructionLoss,
-                         gather_patches, quadrant_crop, sample_patch_ids)
+from fgsb.losses import (AreaNormalisedPriorL1Loss, GANLoss, L1Loss, MIEstimatorLoss,
+                         PatchNCELoss, PriorWeightedL1Loss, SchrodingerBridgeLoss,
+                         SSLReconstructionLoss, gather_patches, quadrant_crop, sample_patch_ids)
 from fgsb.registry import MODELS
 
 
@@ -70,6 +70,68 @@ def test_l1_errors():
         L1Loss()(torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 2, 2), torch.zeros(3, 3))
     with pytest.raises(ValueError, match='shape'):
         L1Loss()(torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 3, 3))
+
+
+def test_area_normalised_l1_is_the_mean_error_inside_the_map():
+    pred = torch.tensor([[[[1.0, -2.0], [3.0, 4.0]]]])
+    target = torch.zeros_like(pred)
+    prior = torch.tensor([[[[1.0, 0.0], [0.0, 1.0]]]])
+    # (1 + 4) / 2 pixels of the map, times the weight
+    assert AreaNormalisedPriorL1Loss()(pred, target, prior).item() == pytest.approx(2.5)
+    assert AreaNormalisedPriorL1Loss(loss_weight=10)(pred, target, prior).item() == \
+        pytest.approx(25.0)
+    # a soft map weighs each pixel by its value: (0.5 * 1 + 1 * 4) / 1.5
+    soft = torch.tensor([[[[0.5, 0.0], [0.0, 1.0]]]])
+    assert AreaNormalisedPriorL1Loss()(pred, target, soft).item() == pytest.approx(4.5 / 1.5)
+    # two channels share a (B, 1, H, W) map: errors 1, 4 and 3, 2 over 2 x 2 pixels
+    two = torch.cat([pred, torch.tensor([[[[3.0, 9.0], [9.0, 2.0]]]])], dim=1)
+    assert AreaNormalisedPriorL1Loss()(two, torch.zeros_like(two), prior).item() == \
+        pytest.approx((1 + 4 + 3 + 2) / 4)
+
+
+def test_area_normalised_l1_is_per_sample_and_differs_from_the_paper_by_the_area():
+    torch.manual_seed(3)
+    pred, target = torch.randn(1, 1, 8, 8), torch.randn(1, 1, 8, 8)
+    prior = torch.zeros(1, 1, 8, 8)
+    prior[..., 2:4, 1:6] = 1  # 10 of 64 pixels
+    old = PriorWeightedL1Loss(loss_weight=10)(pred, target, prior).item()
+    new = AreaNormalisedPriorL1Loss(loss_weight=10)(pred, target, prior).item()
+    assert new == pytest.approx(old * 64 / 10)
+    # per sample, then the batch mean: sample 0 has a 1-pixel map, sample 1 the 10 above
+    batch_pred = torch.cat([torch.full((1, 1, 8, 8), 2.0), pred])
+    batch_target = torch.cat([torch.zeros(1, 1, 8, 8), target])
+    one_pixel = torch.zeros(1, 1, 8, 8)
+    one_pixel[..., 7, 7] = 1
+    batch = AreaNormalisedPriorL1Loss()(batch_pred, batch_target, torch.cat([one_pixel, prior]))
+    assert batch.item() == pytest.approx((2.0 + new / 10) / 2)
+
+
+def test_area_normalised_l1_empty_map_and_floor():
+    pred = torch.randn(2, 1, 4, 4, requires_grad=True)
+    target = torch.zeros(2, 1, 4, 4)
+    empty = torch.zeros(2, 1, 4, 4)
+    loss = AreaNormalisedPriorL1Loss()(pred, target, empty)
+    assert loss.item() == 0.0 and loss.requires_grad
+    loss.backward()
+    assert torch.equal(pred.grad, torch.zeros_like(pred))
+    # a map of area 0.1 is divided by min_area (1 pixel), not by 0.1
+    faint = torch.zeros(1, 1, 2, 2)
+    faint[..., 0, 0] = 0.1
+    error = torch.tensor([[[[5.0, 0.0], [0.0, 0.0]]]])
+    assert AreaNormalisedPriorL1Loss()(error, torch.zeros_like(error), faint).item() == \
+        pytest.approx(0.5)
+    assert AreaNormalisedPriorL1Loss(min_area=0.05)(error, torch.zeros_like(error),
+                                                    faint).item() == pytest.approx(5.0)
+
+
+def test_area_normalised_l1_errors():
+    images = torch.zeros(1, 1, 2, 2)
+    with pytest.raises(ValueError, match="no 'prior'"):
+        AreaNormalisedPriorL1Loss()(images, images)
+    with pytest.raises(ValueError, match='prior map must be'):
+        AreaNormalisedPriorL1Loss()(images, images, torch.zeros(1, 1, 3, 3))
+    with pytest.raises(ValueError, match='min_area'):
+        AreaNormalisedPriorL1Loss(min_area=0)
 
 
 # ----------------------------------------------------------------- PatchNCE
@@ -181,6 +243,65 @@ def test_patch_ids_reproducible_and_gathered():
     assert patches[1, 0].tolist() == [48 + 15.0, 64 + 15.0, 80 + 15.0]
 
 
+def inside_counts(ids, layer_map):
+    return [int(layer_map[b][row].sum()) for b, row in enumerate(ids)]
+
+
+@pytest.mark.parametrize('fraction, num_patches', [(0.5, 16), (0.25, 10), (0.3, 7), (1.0, 12)])
+def test_rest_outside_puts_exactly_the_configured_share_inside(fraction, num_patches):
+    feat = torch.zeros(2, 1, 8, 8)
+    prior = torch.zeros(2, 1, 8, 8)
+    prior[0, 0, :2, :] = 1  # 16 cells
+    prior[1, 0, 3:7, 3:7] = 1  # 16 cells
+    layer_map = prior.flatten(1) > 0
+    generator = torch.Generator().manual_seed(5)
+    for _ in range(20):
+        ids = sample_patch_ids([feat], num_patches, prior, prior_fraction=fraction,
+                               generator=generator, rest='outside')[0]
+        assert all(len(set(row.tolist())) == num_patches for row in ids)
+        assert inside_counts(ids, layer_map) == [round(fraction * num_patches)] * 2
+
+
+def test_share_caps_at_the_map_and_the_outside_fills_from_inside_when_short():
+    feat = torch.zeros(1, 1, 4, 4)
+    small = torch.zeros(1, 1, 4, 4)
+    small[..., 0, :3] = 1  # 3 cells, fewer than round(0.5 * 10) = 5
+    for rest in ('uniform', 'outside'):
+        ids = sample_patch_ids([feat], 10, small, prior_fraction=0.5, rest=rest)[0]
+        inside = inside_counts(ids, small.flatten(1) > 0)[0]
+        assert inside == 3  # all of them (outside: the 7 others lie outside)
+        assert len(set(ids[0].tolist())) == 10
+    large = torch.ones(1, 1, 4, 4)
+    large[..., 0, :2] = 0  # 2 cells outside, 8 patches asked, 4 inside wanted
+    ids = sample_patch_ids([feat], 8, large, prior_fraction=0.5, rest='outside')[0]
+    assert inside_counts(ids, large.flatten(1) > 0)[0] == 6  # 4 + the 2 the outside lacked
+    assert len(set(ids[0].tolist())) == 8
+    with pytest.raises(ValueError, match='rest must be'):
+        sample_patch_ids([feat], 4, small, rest='inside')
+
+
+def test_rest_uniform_is_unchanged_and_both_rules_are_reproducible():
+    feat = torch.zeros(1, 1, 8, 8)
+    prior = torch.zeros(1, 1, 8, 8)
+    prior[..., :4, :4] = 1
+    for rest in ('uniform', 'outside'):
+        first = sample_patch_ids([feat], 12, prior, generator=torch.Generator().manual_seed(1),
+                                 rest=rest)
+        again = sample_patch_ids([feat], 12, prior, generator=torch.Generator().manual_seed(1),
+                                 rest=rest)
+        assert torch.equal(first[0], again[0])
+    # the default rule: the map's share, then uniformly among all cells left
+    generator = torch.Generator().manual_seed(1)
+    inside_ids = prior.flatten().nonzero().squeeze(1)
+    chosen = inside_ids[torch.randperm(16, generator=generator)[:6]]
+    free = torch.ones(64, dtype=torch.bool)
+    free[chosen] = False
+    rest = free.nonzero().squeeze(1)[torch.randperm(58, generator=generator)[:6]]
+    expected = torch.cat([chosen, rest])
+    drawn = sample_patch_ids([feat], 12, prior, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(drawn[0][0], expected)
+
+
 # ---------------------------------------------------------------- SB and MI
 def test_schrodinger_bridge_loss_by_hand():
     energy_pos = torch.tensor([1.0, 2.0])
@@ -227,7 +348,8 @@ def test_quadrant_crop_and_ssl_loss():
 
 def test_losses_build_from_the_registry():
     for cfg in (dict(type='GANLoss', gan_type='lsgan'), dict(type='L1Loss', loss_weight=100),
-                dict(type='PriorWeightedL1Loss'), dict(type='PatchNCELoss'),
+                dict(type='PriorWeightedL1Loss'), dict(type='AreaNormalisedPriorL1Loss'),
+                dict(type='PatchNCELoss'),
                 dict(type='SchrodingerBridgeLoss'), dict(type='MIEstimatorLoss'),
                 dict(type='SSLReconstructionLoss')):
         assert type(MODELS.build(cfg)).__name__ == cfg['type']

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from fgsb.priors import NoPrior, SegmentationPrior, ThresholdPrior
+from fgsb.priors import DilatedPrior, NoPrior, SegmentationPrior, ThresholdPrior
 from fgsb.registry import PRIORS
 
 TARGET = np.array([[0.9, -1.0], [0.6, 0.4]], dtype=np.float32)
@@ -56,3 +56,39 @@ def test_no_prior_and_registry():
     np.testing.assert_array_equal(threshold(TARGET, BRAIN), [[1, 0], [0, 0]])
     assert isinstance(PRIORS.build(dict(type='SegmentationPrior')), SegmentationPrior)
     assert PRIORS.build(dict(type='NoPrior'))(TARGET, BRAIN) is None
+
+
+# ------------------------------------------------------------ dilated prior
+def test_dilated_prior_soft_and_hard_by_hand():
+    lesion = np.zeros((3, 7), np.uint8)
+    lesion[1, 1] = 1
+    target = np.zeros((3, 7), np.float32)
+    wrapped = dict(type='SegmentationPrior')
+    soft = PRIORS.build(dict(type='DilatedPrior', prior=wrapped, radius=2, soft=True))
+    diagonal = 1 - np.sqrt(2) / 3  # distance sqrt(2): 1 - d / (radius + 1)
+    np.testing.assert_allclose(soft(target, None, lesion), [
+        [diagonal, 2 / 3, diagonal, 0, 0, 0, 0],   # distance sqrt(5) > 2: outside
+        [2 / 3, 1, 2 / 3, 1 / 3, 0, 0, 0],
+        [diagonal, 2 / 3, diagonal, 0, 0, 0, 0]], rtol=1e-6)
+    hard = DilatedPrior(prior=wrapped, radius=2, soft=False)
+    np.testing.assert_array_equal(hard(target, None, lesion), [
+        [1, 1, 1, 0, 0, 0, 0], [1, 1, 1, 1, 0, 0, 0], [1, 1, 1, 0, 0, 0, 0]])
+    assert soft(target, None, lesion).dtype == np.float32
+    assert not soft(target, None, np.zeros_like(lesion)).any()
+
+
+def test_dilated_prior_keeps_the_input_kind_and_refuses_bad_settings():
+    target = torch.tensor([[0.95, -1.0, -1.0]])
+    grown = DilatedPrior(prior=ThresholdPrior(0.9), radius=1)(target, None)
+    assert isinstance(grown, torch.Tensor) and grown.tolist() == [[1.0, 0.5, 0.0]]
+    with pytest.raises(ValueError, match='gave no map'):
+        DilatedPrior(prior=dict(type='NoPrior'))(TARGET, BRAIN)
+    with pytest.raises(ValueError, match='radius'):
+        DilatedPrior(prior=dict(type='NoPrior'), radius=0)
+    assert DilatedPrior(prior=dict(type='SegmentationPrior', labels=[2])).reads_lesion_labels
+    assert not DilatedPrior(prior=dict(type='ThresholdPrior')).reads_lesion_labels
+
+
+def test_segmentation_prior_asks_for_label_values_only_when_it_selects_labels():
+    assert SegmentationPrior(labels=[1, 4]).reads_lesion_labels
+    assert not SegmentationPrior().reads_lesion_labels

@@ -6,7 +6,6 @@ from a hand-made record set; the study runs two tiny experiments end to end
 resumed.
 """
 import csv
-import importlib.util
 import json
 from pathlib import Path
 
@@ -22,18 +21,12 @@ from fgsb.study import (BY_NAME, CSV_COLUMNS, EXPERIMENTS, StudySettings, collec
                         csv_text, fill_results_doc, markdown_text)
 from fgsb.study.runner import study_options
 from test_configs import tiny_options
+from tool_loader import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def load_run_study():
-    spec = importlib.util.spec_from_file_location('run_study', ROOT / 'tools/run_study.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-run_study = load_run_study()
+run_study = load_tool('run_study')
 
 
 # ---------------------------------------------------------------- lesion scores

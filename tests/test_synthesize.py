@@ -147,6 +147,33 @@ def test_cli_end_to_end_with_uncertainty_and_reference(phantom, trained, cli, tm
         ['t2_syn.nii.gz', 't2_std.nii.gz', *[p.name for p in steps]])
 
 
+def test_cli_consistent_sampling_with_calibration_and_report(phantom, trained, cli,
+                                                            tmp_path, capsys):
+    out, report = tmp_path / 't2_syn.nii.gz', tmp_path / 'report.html'
+    cli([*map(str, trained), '--input', str(subject_file(phantom, 't1')), '--output',
+         str(out), '--samples', '3', '--sampling', 'shared', '--device', 'cpu',
+         '--reference', str(subject_file(phantom, 't2')), '--report', str(report)])
+    printed = capsys.readouterr().out
+    assert 'through-plane: coronal PSNR' in printed and 'z-gradient error' in printed
+    assert 'uncertainty: Spearman(std, |error|)' in printed
+    page = report.read_text()
+    for element in ('id="slider-sagittal"', 'id="img-coronal-error"',
+                    'id="img-axial-uncertainty"', '<th>uncertainty_spearman</th>',
+                    'shared sampling'):
+        assert element in page
+    assert 'http' not in page
+
+
+def test_report_takes_one_html_file(phantom, trained, cli, tmp_path, monkeypatch):
+    refuse_work(cli, monkeypatch)
+    with pytest.raises(SystemExit, match='--report .*report.txt must end in .html'):
+        cli([*map(str, trained), '--input', str(subject_file(phantom, 't1')), '--output',
+             str(tmp_path / 'syn.nii.gz'), '--report', str(tmp_path / 'report.txt')])
+    with pytest.raises(SystemExit, match='--report take one input volume, got 2'):
+        cli([*map(str, trained), '--input', str(phantom / 'phantom_00[23]' / 't1.nii.gz'),
+             '--output', str(tmp_path), '--report', str(tmp_path / 'report.html')])
+
+
 def test_same_seed_same_volume_other_seed_other_volume(phantom, model):
     source = subject_file(phantom, 't1')
     first = synthesize_volume(model, source, samples=2, seed=7)

@@ -7,8 +7,9 @@ fvcore counts one FLOP per multiply-add, as the papers that quote its
 numbers do (FGSB, UNSB, Pix2Pix). Each network is measured on one slice
 (batch 1) at ``--shape`` (default: the config's training image size); the
 whole model's GFLOPs are those of one inference (``translate``: NFE generator
-calls for FGSB/UNSB, one for Pix2Pix). The parameters of the whole model are
-those of every network it trains.
+calls for FGSB/UNSB and SynDiff, one for Pix2Pix). The parameters of the whole
+model are those of every network it trains. For FGSB, Pix2Pix and SynDiff the
+table ends with the paper's Table 6 numbers, for comparison.
 """
 import argparse
 
@@ -24,6 +25,9 @@ from fgsb.fileio import write_json_atomic
 from fgsb.registry import MODELS
 
 NETWORK_NAMES = ('generator', 'discriminator', 'mi_estimator', 'feature_mlp')
+# The paper's Table 6 (parameters in M, GFLOPs), by the algorithm's model type;
+# the paper does not say at which size or over which calls it counts
+PAPER_TABLE_6 = {'FGSB': (21.12, 76.8), 'Pix2Pix': (14.12, 51.99), 'SynDiff': (67.46, 147.36)}
 
 
 def parse_args(argv=None):
@@ -138,9 +142,13 @@ def analyze(cfg, shape):
         inference = count_gflops(model, (source,), model.translate)
     whole = {'params_m': round(count_params(model) / 1e6, 4),
              'gflops_inference': round(inference, 3), 'nfe': model.num_steps}
-    return {'config': cfg.filename, 'model_type': cfg.model['type'],
-            'shape': list(shape), 'flop_unit': 'fvcore (1 multiply-add = 1 FLOP)',
-            'networks': rows, 'model': whole}
+    result = {'config': cfg.filename, 'model_type': cfg.model['type'],
+              'shape': list(shape), 'flop_unit': 'fvcore (1 multiply-add = 1 FLOP)',
+              'networks': rows, 'model': whole}
+    if cfg.model['type'] in PAPER_TABLE_6:
+        params, gflops = PAPER_TABLE_6[cfg.model['type']]
+        result['paper_table_6'] = {'params_m': params, 'gflops': gflops}
+    return result
 
 
 def format_table(result):
@@ -152,6 +160,10 @@ def format_table(result):
     whole = result['model']
     lines.append(f"{'whole model (inference, NFE ' + str(whole['nfe']) + ')':<34}"
                  f"{whole['params_m']:>12.2f}{whole['gflops_inference']:>12.2f}")
+    paper = result.get('paper_table_6')
+    if paper is not None:
+        lines.append(f"{'the paper (Table 6)':<34}{paper['params_m']:>12.2f}"
+                     f"{paper['gflops']:>12.2f}")
     return '\n'.join(lines)
 
 

@@ -21,7 +21,7 @@ from fgsb.fileio import write_text_atomic
 from fgsb.study import (EXPERIMENTS, StudySettings, collect_rows, csv_text, fill_results_doc,
                         is_finished, markdown_text)
 from fgsb.study.experiments import runs_of, select
-from fgsb.study.runner import ROOT, run_experiment
+from fgsb.study.runner import check_configs_exist, run_experiment
 
 
 def parse_args(argv=None):
@@ -90,11 +90,7 @@ def main(argv=None):
         for e in EXPERIMENTS:
             print(f'{e.name:28s} {e.task:10s} {e.train_subjects:2d}  {e.config}')
         return 0
-    missing = [e.config for e in args.experiments if not Path(e.config).is_file()]
-    if missing:
-        # Configs and the phantom's data_root are relative to the repository root.
-        raise SystemExit(f'error: {missing[0]} not found; run tools/run_study.py from the '
-                         f'repository root ({ROOT})')
+    check_configs_exist(args.experiments, 'run_study.py')
     failed = [] if args.collect_only else run_all(args.experiments, settings)
     rows = collect_rows(settings.work_root)
     write_text_atomic(csv_text(rows), args.out_dir / f'{settings.stem}.csv')

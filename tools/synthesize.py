@@ -3,6 +3,8 @@
     python tools/synthesize.py CONFIG CHECKPOINT --input T1.nii.gz --output T2_SYN.nii.gz
     python tools/synthesize.py CONFIG CHECKPOINT --input 'scans/*/t1.nii.gz' --output out/ \\
         --samples 8 --uncertainty out_std/ --nfe 5 --seed 0
+    python tools/synthesize.py CONFIG CHECKPOINT --input T1.nii.gz --output T2_SYN.nii.gz \\
+        --samples 8 --reference T2.nii.gz --report report.html
 
 One file, a folder (its *.nii / *.nii.gz, hidden files aside) or a quoted
 glob. With several inputs --output (and --uncertainty) are folders: each
@@ -27,17 +29,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fgsb.apis import (OUTPUT_SCALE, ModelLoadError, SynthesisError, check_sampling,
-                       check_volume_input, default_device, load_model, reference_scores,
-                       synthesis_settings, synthesize_volume)
+                       check_volume_input, default_device, load_model, synthesis_settings,
+                       synthesize_volume)
 from fgsb.apis.checkpoint_record import trained_settings_mismatch
 from fgsb.apis.output_locations import unwritable_reason
 from fgsb.apis.reference_scores import read_reference
-from fgsb.datasets.nifti_io import VolumeError, save_volume
+from fgsb.apis.reference_volume import scores_against_reference
+from fgsb.datasets.nifti_io import VolumeError, load_volume, save_volume
 from fgsb.datasets.slice_pipeline import normalisation_range
 from fgsb.engine.checkpoint_loading import CheckpointError
 from fgsb.engine.precision import add_precision_argument, requested_precision, resolve_precision
 from fgsb.evaluation.finite_output import NonFiniteOutputError
-from fgsb.fileio import remove_stale_temporaries
+from fgsb.fileio import remove_stale_temporaries, write_text_atomic
+from fgsb.report import synthesis_report
+from fgsb.samplers.slice_noise import SAMPLING_MODES
 
 NIFTI_SUFFIXES = ('.nii.gz', '.nii')
 
@@ -75,6 +80,13 @@ def parse_args(argv=None):
                         help='write the per-voxel standard deviation of the K samples here '
                              '(file or folder, like --output; needs --samples >= 2)')
     parser.add_argument('--seed', type=int, default=0, help='seed of every random draw')
+    parser.add_argument('--sampling', choices=SAMPLING_MODES, default='independent',
+                        help='bridge models: fresh draws of z and the bridge noise for every '
+                             'slice (independent), one set for the whole volume (shared), or '
+                             'draws correlated along the slices (correlated, with '
+                             '--slice-correlation); docs/volumes.md')
+    parser.add_argument('--slice-correlation', type=float, default=None,
+                        help='neighbour correlation rho in (0, 1) of --sampling correlated')
     parser.add_argument('--save-steps', action='store_true',
                         help="also write each step's prediction as <output>_step<j>.nii.gz")
     parser.add_argument('--brain-mask', default=None,
@@ -82,7 +94,14 @@ def parse_args(argv=None):
                              'estimate training uses for subjects without one')
     parser.add_argument('--reference', default=None,
                         help='real target scan on the input grid (one input): print '
-                             'PSNR/SSIM/NRMSE of the output against it')
+                             'PSNR/SSIM/NRMSE of the output against it, the through-plane '
+                             "scores and, with --samples >= 2, the uncertainty's "
+                             'calibration (docs/volumes.md)')
+    parser.add_argument('--report', default=None,
+                        help='write one self-contained HTML page (one input) with axial, '
+                             'coronal and sagittal views of the input, the output, the '
+                             'uncertainty and, with --reference, the real scan, the error '
+                             'and the scores')
     parser.add_argument('--source-contrast', default=None,
                         help="the input's contrast (e.g. t1); default: guessed from the file "
                              "name; a warning when it is not the model's source")
@@ -188,6 +207,30 @@ def check_inputs(jobs, settings, args):
             normalisation_range(reference, volume.brain, settings.slices, args.reference)
 
 
+def check_report(path, overwrite):
+    if not path.endswith(('.html', '.htm')):
+        raise SystemExit(f'error: --report {path} must end in .html')
+    reason = unwritable_reason(path)
+    if reason:
+        raise SystemExit(f'error: {reason}')
+    if Path(path).exists() and not overwrite:
+        raise SystemExit(f'error: {path} exists; pass --overwrite to replace it')
+
+
+def print_scores(scores, reference):
+    print(f'against {reference}: PSNR {scores["PSNR"]:.2f} dB  SSIM {scores["SSIM"]:.4f}  '
+          f'NRMSE {scores["NRMSE"]:.4f} ({scores["num_slices"]} slices, [0, 1] scale)')
+    print(f'through-plane: coronal PSNR {scores["PSNR_coronal"]:.2f} dB SSIM '
+          f'{scores["SSIM_coronal"]:.4f}  sagittal PSNR {scores["PSNR_sagittal"]:.2f} dB SSIM '
+          f'{scores["SSIM_sagittal"]:.4f}  z-gradient error '
+          f'{scores["through_plane_error"]:.4f}')
+    if 'uncertainty_spearman' in scores:
+        print(f'uncertainty: Spearman(std, |error|) {scores["uncertainty_spearman"]:.3f}  '
+              f'mean |error| {scores["error_most_uncertain"]:.4f} in the '
+              f'{scores["most_uncertain_fraction"]:.0%} most uncertain brain voxels, '
+              f'{scores["error_rest"]:.4f} in the rest')
+
+
 def write_job(job, result):
     """Write a job's files; on failure remove those already written (no partial set)."""
     arrays = [(job.output, result.synthetic)]
@@ -209,9 +252,11 @@ def run(args):
     if args.uncertainty and args.samples < 2:
         raise SystemExit('error: --uncertainty needs --samples >= 2 (one sample has no spread)')
     inputs = resolve_inputs(args.input)
-    if len(inputs) > 1 and (args.reference or args.brain_mask):
-        raise SystemExit('error: --reference and --brain-mask take one input volume, got '
-                         f'{len(inputs)} from {args.input}')
+    if len(inputs) > 1 and (args.reference or args.brain_mask or args.report):
+        raise SystemExit('error: --reference, --brain-mask and --report take one input '
+                         f'volume, got {len(inputs)} from {args.input}')
+    if args.report:
+        check_report(args.report, args.overwrite)
     device = args.device or default_device()
     model = load_model(args.config, args.checkpoint, device=device)
     try:
@@ -224,7 +269,7 @@ def run(args):
                                          args.config)
     if mismatch:
         raise SystemExit(f'error: {mismatch}')
-    nfe = check_sampling(model, args.nfe, args.samples)
+    nfe = check_sampling(model, args.nfe, args.samples, args.sampling, args.slice_correlation)
     jobs = plan_jobs(inputs, args, settings.target, nfe)
     check_inputs(jobs, settings, args)
     for folder in sorted({path.parent for job in jobs for path in job.outputs()}):
@@ -239,18 +284,23 @@ def run(args):
                 model, job.input, nfe=args.nfe, samples=args.samples, seed=args.seed,
                 batch_size=args.batch_size, brain_mask=args.brain_mask,
                 source_contrast=args.source_contrast, return_steps=args.save_steps,
-                progress=True, settings=settings, precision=precision)
+                progress=True, settings=settings, precision=precision,
+                sampling=args.sampling, slice_correlation=args.slice_correlation)
         for warning in caught:
             print(f'warning: {warning.message}', file=sys.stderr)
-        scores = reference_scores(result, args.reference, settings) if args.reference else None
+        real, scores = (scores_against_reference(result, args.reference, settings)
+                        if args.reference else (None, None))
         write_job(job, result)
         print(f'{job.input} -> {job.output} ({settings.target}, NFE {result.nfe}, '
               f'{result.samples} sample(s), {precision.name}, '
               f'{time.perf_counter() - start:.1f} s)')
         if scores is not None:
-            print(f'against {args.reference}: PSNR {scores["PSNR"]:.2f} dB  SSIM '
-                  f'{scores["SSIM"]:.4f}  NRMSE {scores["NRMSE"]:.4f} '
-                  f'({scores["num_slices"]} slices, [0, 1] scale)')
+            print_scores(scores, args.reference)
+        if args.report:
+            page = synthesis_report(result, load_volume(job.input)[1], settings.target,
+                                    job.input.name, scores, real)
+            write_text_atomic(page, args.report)
+            print(f'report written to {args.report}')
 
 
 def main(argv=None):

@@ -13,6 +13,7 @@ import nibabel as nib
 import numpy as np
 
 from fgsb.datasets.nifti_io import VolumeError, check_volume, load_volume
+from fgsb.datasets.slice_context import neighbour_plan, source_stacks
 from fgsb.datasets.slice_pipeline import (SliceLayout, network_images, normalisation_range,
                                           plan_slices)
 from fgsb.datasets.slice_preprocessing import estimate_head_mask
@@ -30,6 +31,9 @@ class PreparedVolume:
     ``(N, size, size)`` in [-1, 1]) are the training-oriented slices holding
     brain, which ``layout`` and ``orientation`` put back onto that grid
     (None from ``check_volume_input``, which builds no network inputs).
+    With 2.5D input (``context_slices > 0``), ``neighbours`` and
+    ``neighbour_positions`` hold the neighbour slices (``neighbour_plan``);
+    ``network_inputs`` stacks them as training does.
     """
     image: nib.spatialimages.SpatialImage
     path: Optional[str]
@@ -40,6 +44,16 @@ class PreparedVolume:
     slices: Optional[np.ndarray]
     layout: SliceLayout
     training_brain: np.ndarray
+    neighbours: Optional[np.ndarray] = None
+    neighbour_positions: Optional[np.ndarray] = None
+
+    def network_inputs(self, start, stop):
+        """The network inputs of slices ``start:stop``: float32 ``(B, C, size,
+        size)``, ``C = 2 context_slices + 1`` (``fgsb.datasets.slice_context``)."""
+        if self.neighbours is None:
+            return self.slices[start:stop, None]
+        return source_stacks(self.slices[start:stop], self.neighbours,
+                             self.neighbour_positions[start:stop])
 
     @property
     def name(self):
@@ -110,6 +124,11 @@ def _prepare(image, settings, brain_mask, network_inputs):
     norm_range = normalisation_range(volume, brain_t, settings.slices, name)
     layout = plan_slices(brain_t, settings.slices, min_brain_fraction=None, name=name)
     slices = network_images(volume, layout, norm_range) if network_inputs else None
+    neighbours = positions = None
+    if network_inputs and settings.slices.context_slices:
+        neighbour_layout, positions = neighbour_plan(layout, settings.slices.context_slices)
+        neighbours = network_images(volume, neighbour_layout, norm_range)
     return PreparedVolume(image=image, path=path, data=data, brain=brain,
                           orientation=orientation, norm_range=norm_range,
-                          slices=slices, layout=layout, training_brain=brain_t)
+                          slices=slices, layout=layout, training_brain=brain_t,
+                          neighbours=neighbours, neighbour_positions=positions)

@@ -21,8 +21,10 @@ import numpy as np
 import torch
 
 from fgsb.engine.precision import resolve_precision, run_in_precision
+from fgsb.datasets.slice_context import context_channels
 from fgsb.evaluation.finite_output import NonFiniteOutputError, non_finite_count
-from fgsb.evaluation.volume_synthesis_metric import to_unit_range
+from fgsb.evaluation.intensity_scale import to_unit_range
+from fgsb.samplers.slice_noise import VolumeNoise, sampling_rho
 from .source_contrast import source_contrast_mismatch
 from .synthesis_settings import synthesis_settings
 from .volume_input import prepare_volume
@@ -46,7 +48,8 @@ class SynthesisResult:
     input's shape on the ``OUTPUT_SCALE``; ``uncertainty`` is None for one
     sample; ``steps`` (with ``return_steps``) holds the prediction of each
     of the ``nfe`` steps, averaged over the samples. ``header`` is the
-    input's, set up for float32 output.
+    input's, set up for float32 output. ``sampling`` and ``slice_correlation``
+    say how the draws were shared between slices (``synthesize_volume``).
     """
     synthetic: np.ndarray
     affine: np.ndarray
@@ -58,19 +61,29 @@ class SynthesisResult:
     seed: int
     uncertainty: Optional[np.ndarray] = None
     steps: Optional[list] = None
+    sampling: str = 'independent'
+    slice_correlation: Optional[float] = None
 
 
-def check_sampling(model, nfe=None, samples=1):
+def check_sampling(model, nfe=None, samples=1, sampling='independent',
+                   slice_correlation=None):
     """The number of generator evaluations a slice gets, or ``SynthesisError``.
 
     A bridge model runs ``nfe`` steps, at most the ``model.num_steps`` its
     time embedding was trained with; a single-step model (Pix2Pix) takes no
     ``nfe``, and a deterministic one (``not model.is_stochastic``) no more
-    than one sample.
+    than one sample and only ``'independent'`` sampling (it draws nothing).
     """
     if int(samples) != samples or samples < 1:
         raise SynthesisError(f'samples must be a positive integer, got {samples!r}')
     name, num_steps = type(model).__name__, int(model.num_steps)
+    try:
+        rho = sampling_rho(sampling, slice_correlation)
+    except ValueError as err:
+        raise SynthesisError(str(err)) from err
+    if rho is not None and not model.is_stochastic:
+        raise SynthesisError(f'{name} is deterministic: {sampling} sampling does not apply '
+                             'to it (it draws no noise)')
     if num_steps == 1 and nfe not in (None, 1):
         raise SynthesisError(f'{name} is a single-step model: nfe does not apply to it '
                              f'(got {nfe})')
@@ -83,6 +96,18 @@ def check_sampling(model, nfe=None, samples=1):
         raise SynthesisError(f'nfe must be an integer between 1 and {num_steps} (the '
                              f'steps {name} was trained with), got {nfe!r}')
     return int(nfe)
+
+
+def _check_source_channels(model, settings):
+    """The slices' channels (``2 context_slices + 1``, docs/volumes.md) must
+    be those the model reads, or ``SynthesisError``."""
+    channels = context_channels(settings.slices.context_slices)
+    expected = getattr(model, 'source_channels', channels)
+    if channels != expected:
+        raise SynthesisError(
+            f'{type(model).__name__} reads sources of {expected} channels but the slice '
+            f'settings have context_slices={settings.slices.context_slices} '
+            f'({channels} channels): use the settings of the config it was trained with')
 
 
 def _output_header(image, target):
@@ -109,21 +134,34 @@ def _check_finite(predictions, model, volume, first_slice):
             'its weights are not finite or it diverged, so there is no volume to keep')
 
 
+def _draw_sources(layout, seed, samples, rho):
+    """``sources(start, count, sample)``: what a batch's chain of one sample draws from.
+
+    Independent: one CPU generator for the whole volume, so the same seed
+    (and batch size) gives the same draws on any device. Consistent: one
+    ``VolumeNoise`` a sample, over the volume's slice positions.
+    """
+    if rho is None:
+        generator = torch.Generator().manual_seed(int(seed))
+        return lambda start, count, sample: generator
+    volumes = [VolumeNoise(rho, (int(seed), k)) for k in range(samples)]
+    return lambda start, count, sample: volumes[sample].chain(
+        layout.indices[start:start + count])
+
+
 @torch.no_grad()
 def _synthesise_slices(model, volume, nfe, samples, seed, batch_size, return_steps,
-                       progress, precision):
+                       progress, precision, rho):
     """Mean, spread and per-step predictions of every slice, restored in-plane."""
     device = _model_device(model)
     layout, slices = volume.layout, volume.slices
-    # One CPU generator for the whole volume: the same seed (and batch size)
-    # gives the same draws on any device.
-    generator = torch.Generator().manual_seed(int(seed))
+    sources = _draw_sources(layout, seed, samples, rho)
     means, spreads, steps = [], [], []
     for start in range(0, len(slices), batch_size):
-        x = torch.from_numpy(slices[start:start + batch_size, None]).to(device)
+        x = torch.from_numpy(volume.network_inputs(start, start + batch_size)).to(device)
         draws = [run_in_precision(precision, device, model.translate, x, nfe=nfe,
-                                  generator=generator, return_steps=True)
-                 for _ in range(samples)]
+                                  generator=sources(start, len(x), k), return_steps=True)
+                 for k in range(samples)]
         _check_finite([d[0] for d in draws] + ([s for d in draws for s in d[1]]
                                                if return_steps else []),
                       model, volume, start)
@@ -142,7 +180,8 @@ def _synthesise_slices(model, volume, nfe, samples, seed, batch_size, return_ste
 
 def synthesize_volume(model, image, nfe=None, samples=1, seed=0, batch_size=16,
                       brain_mask=None, source_contrast=None, return_steps=False,
-                      progress=False, settings=None, precision=None):
+                      progress=False, settings=None, precision=None, sampling='independent',
+                      slice_correlation=None):
     """Synthesise the target contrast of a whole source volume.
 
     Args:
@@ -156,7 +195,8 @@ def synthesize_volume(model, image, nfe=None, samples=1, seed=0, batch_size=16,
         samples: ``K`` stochastic draws; the result is their mean and, for
             K > 1, their per-voxel standard deviation.
         seed: seeds every draw of ``z`` and the bridge noise; the same seed
-            and batch size give the same volume.
+            and batch size give the same volume (with consistent sampling a
+            slice's draws do not depend on the batch size either).
         batch_size: slices a generator call.
         brain_mask: path, image or array on the input's grid; default: the
             head mask training uses for subjects without a brain mask.
@@ -168,6 +208,12 @@ def synthesize_volume(model, image, nfe=None, samples=1, seed=0, batch_size=16,
         precision: a ``Precision`` (``fgsb.engine.precision.resolve_precision``);
             bf16 runs the model under autocast, the output is float32 either
             way. Default: fp32.
+        sampling: ``'independent'`` (default): fresh ``z`` and bridge noise
+            for every slice; ``'shared'``: one set of draws for all slices of
+            the volume (each of the K samples its own); ``'correlated'``:
+            draws AR(1)-correlated along the slices with neighbour
+            correlation ``slice_correlation`` (docs/volumes.md).
+        slice_correlation: ``rho`` in (0, 1), for ``'correlated'`` only.
 
     Returns:
         ``SynthesisResult`` on the ``OUTPUT_SCALE``. Raises ``VolumeError``
@@ -175,7 +221,8 @@ def synthesize_volume(model, image, nfe=None, samples=1, seed=0, batch_size=16,
         arguments that do not fit the model, ``NonFiniteOutputError``
         naming the input when the model predicts NaN/Inf.
     """
-    nfe = check_sampling(model, nfe, samples)
+    nfe = check_sampling(model, nfe, samples, sampling, slice_correlation)
+    rho = sampling_rho(sampling, slice_correlation)
     if int(batch_size) < 1:
         raise SynthesisError(f'batch_size must be >= 1, got {batch_size!r}')
     if settings is None:
@@ -183,6 +230,7 @@ def synthesize_volume(model, image, nfe=None, samples=1, seed=0, batch_size=16,
             raise SynthesisError('the model has no cfg: load it with load_model or pass '
                                  'settings')
         settings = synthesis_settings(model.cfg)
+    _check_source_channels(model, settings)
     if precision is None:
         precision = resolve_precision('fp32', 'cpu')
     volume = prepare_volume(image, settings, brain_mask)
@@ -198,7 +246,7 @@ def synthesize_volume(model, image, nfe=None, samples=1, seed=0, batch_size=16,
     try:
         mean, spread, steps = _synthesise_slices(model, volume, nfe, samples, seed,
                                                  int(batch_size), return_steps, bar,
-                                                 precision)
+                                                 precision, rho)
     finally:
         if bar is not None:
             bar.close()
@@ -209,4 +257,5 @@ def synthesize_volume(model, image, nfe=None, samples=1, seed=0, batch_size=16,
         header=_output_header(volume.image, settings.target), brain_mask=volume.brain,
         source_range=volume.norm_range, nfe=nfe, samples=int(samples), seed=int(seed),
         uncertainty=volume.to_input_grid(spread) if samples > 1 else None,
-        steps=[volume.to_input_grid(s) for s in steps] if return_steps else None)
+        steps=[volume.to_input_grid(s) for s in steps] if return_steps else None,
+        sampling=sampling, slice_correlation=slice_correlation)

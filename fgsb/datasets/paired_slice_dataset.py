@@ -20,9 +20,11 @@ from torch.utils.data import Dataset
 from fgsb.registry import DATASETS, PRIORS
 
 from .batch_keys import BRAIN_MASK, LESION_MASK, META, PRIOR, SOURCE, TARGET
+from .lesion_labels import lesion_label_files
 from .prepared_layout import (MASKS, carve_validation, choose_subjects, read_splits,
                               splits_path, subject_modalities, subjects_at_sites,
                               volume_path)
+from .slice_context import check_context_slices, neighbour_plan, source_stacks
 from .slice_pipeline import SliceSettings
 from .slice_preprocessing import LEFT_RIGHT_AXIS
 from .volume_cache import read_subject_slices
@@ -54,22 +56,30 @@ class PairedSliceDataset(Dataset):
         flip_prob: probability of a left-right flip of the whole sample
             (the only augmentation, docs/method.md §8; 0.5 for training).
         prior: the prior map ``M`` (docs/method.md §6): a ``PRIORS`` config
-            dict or a callable ``prior(target=, brain_mask=, lesion_mask=)``.
+            dict or a callable ``prior(target=, brain_mask=, lesion_mask=)``;
+            one whose ``reads_lesion_labels`` is true gets label values as
+            ``lesion_mask`` (``fgsb.datasets.lesion_labels``), others the
+            binary mask.
         missing_root_hint: text added to the error when ``data_root`` is
             missing, e.g. the command that prepares it.
         cache_dir: keep the preprocessed slices there as ``.npy`` memory maps
             (None: in memory only).
         mask_threshold: brain-mask estimate for subjects without a
             ``brain_mask.nii.gz`` (see ``estimate_head_mask``).
+        context_slices: 2.5D input (docs/volumes.md): the source of a sample
+            is its slice and ``n`` neighbour slices of the volume on each
+            side, ``2n + 1`` channels, centre first
+            (``fgsb.datasets.slice_context``); 0 (default): the slice alone.
     """
 
     def __init__(self, data_root, source='t1', target='t2', split='train',
                  num_subjects=None, subjects=None, seed=0, val_subjects=0, axis=2,
                  min_brain_fraction=0.1, percentiles=(0.5, 99.5), size=256,
                  flip_prob=0.0, prior=None, missing_root_hint=None, cache_dir=None,
-                 mask_threshold=0.05, sites=None):
+                 mask_threshold=0.05, sites=None, context_slices=0):
         self._check_arguments(axis, min_brain_fraction, percentiles, size, flip_prob,
                               val_subjects, num_subjects)
+        self.context_slices = check_context_slices(context_slices)
         self.data_root = Path(data_root)
         if not self.data_root.is_dir():
             message = f'data root {self.data_root} does not exist'
@@ -81,13 +91,20 @@ class PairedSliceDataset(Dataset):
         self.subjects = self._select_subjects(split, num_subjects, subjects, seed,
                                               val_subjects, sites)
         self.prior = self._build_prior(prior)
+        # label values only for a prior that selects labels (SegmentationPrior(labels=))
+        self._reads_labels = bool(getattr(self.prior, 'reads_lesion_labels', False))
         settings = SliceSettings(axis=axis, size=size, min_brain_fraction=min_brain_fraction,
                                  percentiles=tuple(percentiles),
-                                 mask_threshold=mask_threshold)
+                                 mask_threshold=mask_threshold,
+                                 context_slices=self.context_slices)
         self._volumes = [
-            read_subject_slices(subject, self._subject_files(subject), settings, cache_dir)
+            read_subject_slices(subject, self._subject_files(subject), settings, cache_dir,
+                                lesion_labels=self._reads_labels)
             for subject in self.subjects]
         self._layouts = [volume.layout for volume in self._volumes]
+        self._neighbour_positions = [
+            neighbour_plan(layout, self.context_slices)[1] if self.context_slices else None
+            for layout in self._layouts]
         self._priors = [self._prior_maps(volume, layout)
                         for volume, layout in zip(self._volumes, self._layouts)]
         self._index = [(v, k) for v, layout in enumerate(self._layouts)
@@ -110,7 +127,8 @@ class PairedSliceDataset(Dataset):
         settings = SliceSettings(axis=int(values['axis']), size=values['size'],
                                  min_brain_fraction=float(values['min_brain_fraction']),
                                  percentiles=tuple(float(p) for p in values['percentiles']),
-                                 mask_threshold=float(values['mask_threshold']))
+                                 mask_threshold=float(values['mask_threshold']),
+                                 context_slices=check_context_slices(values['context_slices']))
         return str(values['source']), str(values['target']), settings
 
     # ------------------------------------------------------------ construction
@@ -189,6 +207,8 @@ class PairedSliceDataset(Dataset):
         for name in MASKS:
             path = volume_path(folder, name)
             files[name] = path if path.is_file() else None
+        if self._reads_labels:
+            files.update(lesion_label_files(folder))
         return files
 
     @staticmethod
@@ -205,7 +225,11 @@ class PairedSliceDataset(Dataset):
             return None
         maps = np.empty(volume.target.shape, dtype=np.float32)
         for k in range(len(maps)):
-            lesion = None if volume.lesion_mask is None else volume.lesion_mask[k] > 0
+            if self._reads_labels:
+                lesion = None if volume.lesion_labels is None else np.array(
+                    volume.lesion_labels[k])
+            else:
+                lesion = None if volume.lesion_mask is None else volume.lesion_mask[k] > 0
             prior_map = self.prior(target=np.array(volume.target[k]),
                                    brain_mask=volume.brain_mask[k] > 0, lesion_mask=lesion)
             if isinstance(prior_map, torch.Tensor):
@@ -236,6 +260,18 @@ class PairedSliceDataset(Dataset):
                            f'{", ".join(self.subjects)}')
         return self.subjects.index(subject)
 
+    def slices_marked_by(self, key=LESION_MASK):
+        """Dataset indices of the slices with any voxel set in ``key``:
+        ``'lesion_mask'`` (lesion-bearing slices) or ``'prior'`` (the map ``M``)."""
+        if key not in (LESION_MASK, PRIOR):
+            raise ValueError(f"key must be {LESION_MASK!r} or {PRIOR!r}, got {key!r}")
+        if key == PRIOR and self.prior is None:
+            raise ValueError(f"key={PRIOR!r}: this dataset has no prior map (prior=None)")
+        arrays = [volume.lesion_mask for volume in self._volumes] if key == LESION_MASK \
+            else self._priors
+        return [idx for idx, (v, k) in enumerate(self._index)
+                if arrays[v] is not None and bool(np.any(arrays[v][k] > 0))]
+
     def subject_slices(self, subject):
         """Dataset indices of ``subject``'s slices, in slice order."""
         v = self._position(subject)
@@ -250,8 +286,11 @@ class PairedSliceDataset(Dataset):
     def __getitem__(self, idx):
         v, k = self._index[idx]
         volume = self._volumes[v]
-        arrays = {SOURCE: volume.source[k], TARGET: volume.target[k],
-                  BRAIN_MASK: volume.brain_mask[k]}
+        source = volume.source[k]
+        if self.context_slices:  # (2n+1, S, S), centre first
+            source = source_stacks(source[None], volume.source_neighbours,
+                                   self._neighbour_positions[v][k][None])[0]
+        arrays = {SOURCE: source, TARGET: volume.target[k], BRAIN_MASK: volume.brain_mask[k]}
         arrays[LESION_MASK] = (np.zeros_like(arrays[BRAIN_MASK])
                                if volume.lesion_mask is None else volume.lesion_mask[k])
         if self._priors[v] is not None:
@@ -259,10 +298,11 @@ class PairedSliceDataset(Dataset):
         flipped = self.flip_prob > 0 and bool(torch.rand(()) < self.flip_prob)
         sample = {}
         for name, array in arrays.items():
-            if flipped:
-                array = np.flip(array, axis=LEFT_RIGHT_AXIS)
+            if flipped:  # in-plane: a 2.5D source stack has its channels first
+                array = np.flip(array, axis=LEFT_RIGHT_AXIS + array.ndim - 2)
             # a copy: the cached arrays may be read-only memory maps
-            sample[name] = torch.from_numpy(np.array(array, dtype=np.float32)[None])
+            array = np.array(array, dtype=np.float32)
+            sample[name] = torch.from_numpy(array if array.ndim == 3 else array[None])
         sample[META] = dict(subject=volume.subject, slice_index=self._layouts[v].indices[k],
                             flipped=flipped)
         return sample

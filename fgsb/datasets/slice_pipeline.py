@@ -33,6 +33,8 @@ class SliceSettings:
     min_brain_fraction: float = 0.1
     percentiles: tuple = (0.5, 99.5)
     mask_threshold: float = 0.05
+    # neighbour source slices a side fed as extra channels (2.5D, slice_context)
+    context_slices: int = 0
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,19 @@ import numpy as np
 from fgsb.fileio import atomic_folder, remove_stale_temporaries
 
 from .batch_keys import BRAIN_MASK, LESION_MASK, SOURCE, TARGET
+from .lesion_labels import label_number, labels_from_masks, labels_of_mask, network_labels
 from .nifti_io import check_same_shape, load_volume
+from .prepared_layout import LESION_LABEL_PREFIX
+from .slice_context import neighbour_plan
 from .slice_pipeline import (SliceLayout, network_images, network_masks, normalisation_range,
                              plan_slices)
 from .slice_preprocessing import estimate_head_mask
 
 CACHE_FORMAT_VERSION = 2
 # the arrays of a SubjectSlices, one <name>.npy each in a cache entry
-ARRAY_NAMES = (SOURCE, TARGET, BRAIN_MASK, LESION_MASK)
+LESION_LABELS = 'lesion_labels'
+SOURCE_NEIGHBOURS = 'source_neighbours'
+ARRAY_NAMES = (SOURCE, TARGET, BRAIN_MASK, LESION_MASK, LESION_LABELS, SOURCE_NEIGHBOURS)
 
 
 @dataclass
@@ -39,7 +44,12 @@ class SubjectSlices:
     ``lesion_mask`` (None when the subject has no lesion mask) are uint8
     {0, 1}. ``info`` is the JSON record the cache stores: the ``SliceLayout``
     of the kept slices (``'layout'``) and the normalisation ranges
-    (``'norm_source'``, ``'norm_target'``).
+    (``'norm_source'``, ``'norm_target'``). ``lesion_labels`` (uint16 label
+    values, ``fgsb.datasets.lesion_labels``) is read only on request, for a
+    prior that selects labels; None otherwise. ``source_neighbours`` (2.5D
+    input, ``settings.context_slices > 0``; None otherwise) holds the source
+    slices that are neighbours of the kept ones, in the order of
+    ``slice_context.neighbour_plan(layout, context_slices)``.
     """
     subject: str
     source: np.ndarray
@@ -47,6 +57,8 @@ class SubjectSlices:
     brain_mask: np.ndarray
     lesion_mask: Optional[np.ndarray]
     info: dict
+    lesion_labels: Optional[np.ndarray] = None
+    source_neighbours: Optional[np.ndarray] = None
 
     @property
     def layout(self):
@@ -54,24 +66,27 @@ class SubjectSlices:
         return SliceLayout.from_record(self.info['layout'])
 
 
-def read_subject_slices(subject, files, settings, cache_dir=None):
+def read_subject_slices(subject, files, settings, cache_dir=None, lesion_labels=False):
     """Return the ``SubjectSlices`` of ``subject``.
 
     ``files`` maps 'source', 'target', 'brain_mask', 'lesion_mask' to paths
-    (the two masks may be None); ``settings`` is a ``SliceSettings``. Bad
-    volumes raise ``VolumeError`` naming the file (via ``load_volume``).
+    (the two masks may be None), and any per-label masks ``lesion_label<k>``
+    to theirs; ``settings`` is a ``SliceSettings``. ``lesion_labels`` also
+    keeps the lesion label values (from the per-label masks, else from the
+    lesion mask). Bad volumes raise ``VolumeError`` naming the file (via
+    ``load_volume``).
     """
     if cache_dir is None:
-        return _preprocess_subject(subject, files, settings)
-    folder = Path(cache_dir) / _cache_key(subject, files, settings)
+        return _preprocess_subject(subject, files, settings, lesion_labels)
+    folder = Path(cache_dir) / _cache_key(subject, files, settings, lesion_labels)
     if (folder / 'info.json').is_file():
         return _load_cached(subject, folder)
-    slices = _preprocess_subject(subject, files, settings)
+    slices = _preprocess_subject(subject, files, settings, lesion_labels)
     _save_cached(slices, folder)
     return slices
 
 
-def _preprocess_subject(subject, files, settings):
+def _preprocess_subject(subject, files, settings, keep_labels=False):
     source_path, target_path = files[SOURCE], files[TARGET]
     _, source = load_volume(source_path)
     _, target = load_volume(target_path)
@@ -82,12 +97,22 @@ def _preprocess_subject(subject, files, settings):
         brain = brain > 0.5
     else:
         brain = None
-    lesion = None
+    lesion = labels = None
     if files.get(LESION_MASK) is not None:
         # a subject without lesions legitimately has an all-zero lesion mask
         _, lesion = load_volume(files[LESION_MASK], allow_empty=True)
         volumes.append((files[LESION_MASK], lesion))
+        if keep_labels:
+            labels = labels_of_mask(lesion)
         lesion = lesion > 0.5
+    per_label = {}
+    if keep_labels:
+        for name in sorted(n for n in files if n.startswith(LESION_LABEL_PREFIX)):
+            _, mask = load_volume(files[name], allow_empty=True)
+            volumes.append((files[name], mask))
+            per_label[label_number(name)] = mask
+    if per_label:
+        labels = labels_from_masks(per_label)
     check_same_shape(volumes)
     if brain is None:
         brain = estimate_head_mask(source, settings.mask_threshold)
@@ -96,26 +121,37 @@ def _preprocess_subject(subject, files, settings):
     norm_target = normalisation_range(target, brain, settings, target_path)
     layout = plan_slices(brain, settings, settings.min_brain_fraction,
                          name=f'subject {subject!r} ({source_path})')
+    neighbours = None
+    if settings.context_slices:
+        neighbours = network_images(source, neighbour_plan(layout, settings.context_slices)[0],
+                                    norm_source)
     return SubjectSlices(
         subject=subject,
         source=network_images(source, layout, norm_source),
         target=network_images(target, layout, norm_target),
         brain_mask=network_masks(brain, layout),
         lesion_mask=None if lesion is None else network_masks(lesion, layout),
+        lesion_labels=None if labels is None else network_labels(labels, layout),
+        source_neighbours=neighbours,
         info=dict(layout=layout.to_record(), norm_source=list(norm_source),
                   norm_target=list(norm_target)))
 
 
-def _cache_key(subject, files, settings):
+def _cache_key(subject, files, settings, lesion_labels=False):
     def stamp(path):
         if path is None:
             return None
         stat = os.stat(path)
         return [str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns]
 
+    described = asdict(settings)
+    if not described['context_slices']:  # so that the keys of existing entries stay valid
+        del described['context_slices']
     description = dict(version=CACHE_FORMAT_VERSION, subject=subject,
                        files={role: stamp(path) for role, path in sorted(files.items())},
-                       settings=asdict(settings))
+                       settings=described)
+    if lesion_labels:  # only then, so that the keys of existing entries stay valid
+        description['lesion_labels'] = True
     digest = hashlib.sha1(json.dumps(description, sort_keys=True).encode()).hexdigest()
     return f'{subject}-{digest[:16]}'
 

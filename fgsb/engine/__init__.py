@@ -1,5 +1,5 @@
 from . import (bf16_autocast, finite_checkpoint_hook, finite_guard, image_grid_hook,
-               optim_wrapper_constructor, precision_runner)
+               optim_wrapper_constructor, precision_runner, validation_stopping_hook)
 from .safe_checkpoint import allow_mmengine_checkpoints
 
 # Any code path that can load a checkpoint imports fgsb.engine first

@@ -11,6 +11,15 @@ threshold, so ``Lesion_contrast`` adds a threshold-free measure: the mean
 intensity inside the ground-truth lesions minus the mean of a 2-voxel ring
 of brain around them, on the synthetic (``Lesion_contrast``) and on the
 real volume (``Lesion_contrast_real``), in the same units.
+
+Lesion-wise detection (``lesion_detection``: 26-connected components, a
+lesion is found when the segmentation overlaps it) adds, for the synthetic
+and (``_real``) the real FLAIR: ``Detection_rate`` and
+``Detection_rate_small``/``_medium``/``_large`` (< 10, 10-100, > 100
+voxels), pooled over the test subjects (found lesions / true lesions, NaN
+when a bin holds none), and ``FP_lesions`` (mean and std over every test
+subject of the segmented components touching no true lesion). ``Lesions``
+and ``Lesions_<bin>`` are the true-lesion counts behind the rates.
 """
 from collections import defaultdict
 
@@ -21,11 +30,17 @@ from scipy import ndimage
 from fgsb.datasets.batch_keys import BRAIN_MASK, LESION_MASK, TARGET
 from fgsb.registry import METRICS
 
+from .lesion_detection import SIZE_BINS, detection_counts, pooled_rates
 from .lesion_segmentation import segment_hyperintensities
 from .volume_synthesis_metric import VolumeSynthesisMetric
 
 LESION_NAMES = ('Dice', 'Recall', 'Dice_real', 'Recall_real', 'Lesion_contrast',
                 'Lesion_contrast_real')
+BIN_SUFFIXES = [''] + [f'_{name}' for name, _, _ in SIZE_BINS]
+# the lesion-wise metric names (docs/lesions.md), beside LESION_NAMES and their _std
+DETECTION_NAMES = (tuple(f'Detection_rate{b}{r}' for r in ('', '_real') for b in BIN_SUFFIXES)
+                   + ('FP_lesions', 'FP_lesions_std', 'FP_lesions_real', 'FP_lesions_real_std')
+                   + tuple(f'Lesions{b}' for b in BIN_SUFFIXES))
 RING_WIDTH = 2  # voxels, in-plane
 
 
@@ -79,9 +94,14 @@ def lesion_scores(synthetic, real, brain_mask, lesion_mask, segment=segment_hype
     truth = np.asarray(lesion_mask) != 0
     if not truth.any():
         return None
+    return voxel_scores({'': (synthetic, segment(synthetic, brain_mask)),
+                         '_real': (real, segment(real, brain_mask))}, brain_mask, truth)
+
+
+def voxel_scores(segmented, brain_mask, truth):
+    """Dice, recall and lesion contrast of ``{suffix: (volume, segmentation)}``."""
     scores = {}
-    for suffix, volume in (('', synthetic), ('_real', real)):
-        found = segment(volume, brain_mask)
+    for suffix, (volume, found) in segmented.items():
         scores[f'Dice{suffix}'] = dice_score(found, truth)
         scores[f'Recall{suffix}'] = recall_score(found, truth)
         scores[f'Lesion_contrast{suffix}'] = lesion_contrast(volume, brain_mask, truth)
@@ -96,7 +116,10 @@ class LesionPreservationMetric(VolumeSynthesisMetric):
     ``Recall_real`` (real FLAIR) to the metrics and to ``per_subject``; the
     mean and std are over the subjects that have ground-truth lesions; the
     others get None in ``per_subject`` (and NaN when no subject has any).
-    Select it for a FLAIR run with
+    The lesion-wise ``DETECTION_NAMES`` (module docstring) cover every
+    subject; ``per_subject`` gets each subject's counts (``lesions<bin>``,
+    ``lesions_found<bin>``, ``lesions_found<bin>_real``, ``FP_lesions``,
+    ``FP_lesions_real``). Select it for a FLAIR run with
     ``--cfg-options test_evaluator.type=LesionPreservationMetric``.
     """
 
@@ -114,14 +137,21 @@ class LesionPreservationMetric(VolumeSynthesisMetric):
     def compute_metrics(self, results):
         metrics = super().compute_metrics(results)
         volumes = restack(results, ('pred', TARGET, BRAIN_MASK, LESION_MASK))
-        scored = []
+        scored, counts = [], {'': [], '_real': []}
         for row in self.per_subject:
             v = volumes[row['subject']]
-            scores = lesion_scores(v['pred'], v[TARGET], v[BRAIN_MASK], v[LESION_MASK])
-            row['lesion_voxels'] = int(v[LESION_MASK].sum())
+            truth = v[LESION_MASK]
+            segmented = {suffix: (volume, segment_hyperintensities(volume, v[BRAIN_MASK]))
+                         for suffix, volume in (('', v['pred']), ('_real', v[TARGET]))}
+            scores = voxel_scores(segmented, v[BRAIN_MASK], truth) if truth.any() else None
+            row['lesion_voxels'] = int(truth.sum())
             row.update(scores or dict.fromkeys(LESION_NAMES))
             if scores is not None:
                 scored.append(scores)
+            for suffix, (_, found) in segmented.items():
+                subject_counts = detection_counts(found, truth)
+                counts[suffix].append(subject_counts)
+                row.update(detection_row(subject_counts, suffix))
         if not scored:
             print_log('LesionPreservationMetric: no test subject has a lesion; Dice and '
                       'recall are NaN', logger='current', level=30)
@@ -129,14 +159,50 @@ class LesionPreservationMetric(VolumeSynthesisMetric):
             values = np.array([s[name] for s in scored if s[name] is not None], dtype=float)
             metrics[name] = float(values.mean()) if values.size else float('nan')
             metrics[f'{name}_std'] = float(values.std()) if values.size else float('nan')
+        metrics.update(detection_metrics(counts))
         return metrics
 
 
+def detection_row(counts, suffix):
+    """A subject's lesion-wise entries for ``per_subject`` (``suffix`` '' or '_real')."""
+    row = {f'lesions_found{b}{suffix}': counts[f'found{b}'] for b in BIN_SUFFIXES}
+    row[f'FP_lesions{suffix}'] = counts['false_positives']
+    if not suffix:
+        row.update({f'lesions{b}': counts[f'lesions{b}'] for b in BIN_SUFFIXES})
+    return row
+
+
+def detection_metrics(counts):
+    """The lesion-wise metrics from ``{'': [counts a subject], '_real': [...]}``."""
+    metrics = {}
+    for suffix, per_subject in counts.items():
+        rates = pooled_rates(per_subject)
+        for b in BIN_SUFFIXES:
+            metrics[f'Detection_rate{b}{suffix}'] = (float('nan') if rates[b] is None
+                                                     else float(rates[b]))
+        false_positives = np.array([c['false_positives'] for c in per_subject], dtype=float)
+        metrics[f'FP_lesions{suffix}'] = float(false_positives.mean())
+        metrics[f'FP_lesions{suffix}_std'] = float(false_positives.std())
+    for b in BIN_SUFFIXES:
+        metrics[f'Lesions{b}'] = float(sum(c[f'lesions{b}'] for c in counts['']))
+    return metrics
+
+
 def restack(results, keys):
-    """``{subject: {key: (slices, H, W) array}}`` from per-slice results, in slice order."""
+    """``{subject: {key: (slices, H, W) array}}`` from per-slice results, from
+    the first to the last slice index; a slice missing in between is
+    background (-1 images, empty masks), so that no 3-D lesion component
+    spans a gap."""
     slices = defaultdict(dict)
     for item in results:
         slices[item['subject']][item['slice_index']] = item
-    return {subject: {key: np.stack([by_index[i][key] for i in sorted(by_index)])
-                      for key in keys}
-            for subject, by_index in slices.items()}
+    stacks = {}
+    for subject, by_index in slices.items():
+        first, last = min(by_index), max(by_index)
+        stacks[subject] = {}
+        for key in keys:
+            like = by_index[first][key]
+            fill = np.full(like.shape, -1.0 if like.dtype.kind == 'f' else 0, like.dtype)
+            stacks[subject][key] = np.stack([by_index[i][key] if i in by_index else fill
+                                             for i in range(first, last + 1)])
+    return stacks

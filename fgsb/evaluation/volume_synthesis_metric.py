@@ -1,4 +1,5 @@
-"""PSNR, SSIM and NRMSE of synthesised volumes, per test subject."""
+"""PSNR, SSIM and NRMSE of synthesised volumes, per test subject, and their
+through-plane consistency (``volume_consistency``)."""
 from collections import defaultdict
 
 import numpy as np
@@ -6,15 +7,12 @@ from mmengine.evaluator import BaseMetric
 from skimage.metrics import normalized_root_mse, peak_signal_noise_ratio
 from skimage.metrics import structural_similarity
 
-from fgsb.datasets.batch_keys import META, SOURCE, TARGET
+from fgsb.datasets.batch_keys import BRAIN_MASK, META, SOURCE, TARGET
 from fgsb.registry import METRICS
 
 from .finite_output import NonFiniteOutputError, non_finite_count
-
-
-def to_unit_range(volume):
-    """Map the model's [-1, 1] intensities to [0, 1] (data range 1)."""
-    return np.clip((volume + 1.0) / 2.0, 0.0, 1.0)
+from .intensity_scale import to_unit_range
+from .volume_consistency import consistency_scores, foreground
 
 
 def volume_scores(prediction, target):
@@ -39,7 +37,13 @@ def volume_scores(prediction, target):
 class VolumeSynthesisMetric(BaseMetric):
     """Restack predicted slices into volumes and score each test subject.
 
-    Reports mean and std over subjects. With ``identity_baseline`` it also
+    Reports mean and std over subjects of the volume scores and of
+    ``consistency_scores`` (PSNR/SSIM of the axial, coronal and sagittal
+    images, ``through_plane_error``), on the stack of the subject's slices
+    with any gap between test slices filled by background (so no
+    derivative spans a gap). The brain is the batch's ``BRAIN_MASK`` when
+    the model's outputs carry it, else the target's voxels above the
+    normalised minimum. With ``identity_baseline`` it also
     scores the normalised source against the target: the floor any useful
     synthesis must clear. Per-subject scores of the last evaluation are kept
     in ``per_subject`` for ``tools/test.py``. A prediction with NaN/Inf
@@ -70,6 +74,7 @@ class VolumeSynthesisMetric(BaseMetric):
                 'pred': sample['pred'][0].numpy(),
                 TARGET: sample[TARGET][0].numpy(),
                 SOURCE: sample[SOURCE][0].numpy() if self.identity_baseline else None,
+                BRAIN_MASK: sample[BRAIN_MASK][0].numpy() > 0 if BRAIN_MASK in sample else None,
             })
 
     def compute_metrics(self, results):
@@ -82,6 +87,7 @@ class VolumeSynthesisMetric(BaseMetric):
             ordered = [slices[subject][i] for i in sorted(slices[subject])]
             target = np.stack([s[TARGET] for s in ordered])
             scores = volume_scores(np.stack([s['pred'] for s in ordered]), target)
+            scores.update(consistency_scores(*contiguous_stacks(ordered)))
             if self.identity_baseline:
                 identity = volume_scores(np.stack([s[SOURCE] for s in ordered]), target)
                 scores.update({f'identity_{k}': v for k, v in identity.items()})
@@ -91,7 +97,26 @@ class VolumeSynthesisMetric(BaseMetric):
         for name in self.per_subject[0]:
             if name in ('subject', 'num_slices'):
                 continue
-            values = np.array([s[name] for s in self.per_subject])
+            values = np.array([s[name] for s in self.per_subject], dtype=float)
+            # a view too thin for SSIM is NaN for that subject: the rest are averaged
+            # (an exact volume's infinite PSNR still counts, as it always did)
+            scored = ~np.isnan(values)
+            values = values[scored] if scored.any() else values
             metrics[name] = float(values.mean())
             metrics[f'{name}_std'] = float(values.std())
         return metrics
+
+
+def contiguous_stacks(ordered):
+    """``(pred, target, brain)`` stacks from the first to the last slice index of
+    ``ordered`` (one subject's results in slice order); missing slices are
+    background (-1) outside the brain."""
+    first = ordered[0]['slice_index']
+    count = ordered[-1]['slice_index'] - first + 1
+    pred = np.full((count, *ordered[0][TARGET].shape), -1.0, dtype=np.float32)
+    target, brain = pred.copy(), np.zeros(pred.shape, dtype=bool)
+    for item in ordered:
+        k = item['slice_index'] - first
+        pred[k], target[k] = item['pred'], item[TARGET]
+        brain[k] = foreground(item[TARGET]) if item[BRAIN_MASK] is None else item[BRAIN_MASK]
+    return pred, target, brain

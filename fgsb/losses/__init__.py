@@ -1,4 +1,6 @@
-"""Losses (registered in MODELS): GAN, L1 / prior-weighted L1, PatchNCE, SB/MI, SSL."""
+"""Losses (registered in MODELS): GAN, L1 / prior-weighted L1 (per pixel or per
+map area), PatchNCE, SB/MI, SSL."""
+from .area_normalised_l1_loss import AreaNormalisedPriorL1Loss
 from .gan_loss import GANLoss
 from .l1_loss import L1Loss, PriorWeightedL1Loss
 from .patch_nce_loss import PatchNCELoss
@@ -7,7 +9,8 @@ from .sb_loss import MIEstimatorLoss, SchrodingerBridgeLoss
 from .ssl_loss import SSLReconstructionLoss, quadrant_crop
 
 __all__ = [
-    'GANLoss', 'L1Loss', 'PriorWeightedL1Loss', 'PatchNCELoss', 'sample_patch_ids',
+    'GANLoss', 'L1Loss', 'PriorWeightedL1Loss', 'AreaNormalisedPriorL1Loss', 'PatchNCELoss',
+    'sample_patch_ids',
     'gather_patches', 'SchrodingerBridgeLoss', 'MIEstimatorLoss',
     'SSLReconstructionLoss', 'quadrant_crop',
 ]

@@ -10,10 +10,13 @@ from typing import Optional, Sequence
 import torch
 import torch.nn.functional as F
 
+REST_RULES = ('uniform', 'outside')
+
 
 def sample_patch_ids(feats: Sequence[torch.Tensor], num_patches: int,
                      prior: Optional[torch.Tensor] = None, prior_fraction: float = 0.5,
-                     generator: Optional[torch.Generator] = None) -> list[torch.Tensor]:
+                     generator: Optional[torch.Generator] = None,
+                     rest: str = 'uniform') -> list[torch.Tensor]:
     """Patch locations for each feature map, as flat indices into ``H * W``.
 
     ``P = min(num_patches, H * W)`` distinct locations a layer and image.
@@ -21,16 +24,22 @@ def sample_patch_ids(feats: Sequence[torch.Tensor], num_patches: int,
     is max-pooled to each layer's size (a lesion smaller than a feature cell
     still marks that cell); ``round(prior_fraction * P)`` locations are drawn
     inside it without replacement (all of them when the map has fewer cells)
-    and the rest uniformly among the locations not yet drawn; an empty map at
-    a layer gives uniform locations. No location repeats, so no negative of
-    PatchNCE is a copy of its positive.
+    and the rest uniformly among the locations not yet drawn (``rest=
+    'uniform'``, so at least that many lie inside) or among those outside
+    the map (``rest='outside'``, so exactly that many lie inside while the
+    outside has room; when it has too few cells the remaining inside cells
+    fill up); an empty map at a layer gives uniform locations. No location
+    repeats, so no negative of PatchNCE is a copy of its positive.
 
     Args:
         feats: feature maps ``(B, C, H, W)``, one a layer.
         num_patches: patches a layer (256 in the paper).
-        prior: binary map ``M``, ``(B, 1, H0, W0)`` or ``(B, H0, W0)``.
+        prior: map ``M``, ``(B, 1, H0, W0)`` or ``(B, H0, W0)``; a cell is
+            inside where the pooled map is > 0 (a soft map's margin counts).
         prior_fraction: share of the patches drawn inside the map, in [0, 1].
         generator: optional ``torch.Generator`` for reproducible draws.
+        rest: where the locations beyond the map's share come from,
+            ``'uniform'`` (the paper's reading, default) or ``'outside'``.
 
     Returns:
         one LongTensor ``(B, P)`` a layer, on that layer's device.
@@ -39,6 +48,8 @@ def sample_patch_ids(feats: Sequence[torch.Tensor], num_patches: int,
         raise ValueError(f'num_patches must be >= 1, got {num_patches}')
     if not 0.0 <= prior_fraction <= 1.0:
         raise ValueError(f'prior_fraction must lie in [0, 1], got {prior_fraction}')
+    if rest not in REST_RULES:
+        raise ValueError(f"rest must be one of {', '.join(REST_RULES)}, got {rest!r}")
     for i, feat in enumerate(feats):
         if feat.dim() != 4:
             raise ValueError(f'feature map {i} must be (B, C, H, W), got {tuple(feat.shape)}')
@@ -57,7 +68,8 @@ def sample_patch_ids(feats: Sequence[torch.Tensor], num_patches: int,
             layer_map = F.adaptive_max_pool2d(prior, (height, width)).flatten(1) > 0
             layer_map = layer_map.to(device)
             num_inside = int(round(prior_fraction * count))
-            rows = [_draw_inside_first(layer_map[b], count, num_inside, generator)
+            rows = [_draw_inside_first(layer_map[b], count, num_inside, generator,
+                                       rest == 'outside')
                     for b in range(batch)]
         ids.append(torch.stack(rows).to(feat.device))
     return ids
@@ -82,12 +94,21 @@ def _check_prior(prior: torch.Tensor, feats: Sequence[torch.Tensor]) -> torch.Te
 
 
 def _draw_inside_first(inside: torch.Tensor, count: int, num_inside: int,
-                       generator: Optional[torch.Generator]) -> torch.Tensor:
-    """``num_inside`` distinct locations where ``inside`` holds, then the rest uniformly."""
+                       generator: Optional[torch.Generator],
+                       rest_outside: bool) -> torch.Tensor:
+    """``num_inside`` distinct locations where ``inside`` holds, then the rest:
+    uniformly among the others, or outside first when ``rest_outside``."""
     inside_ids = inside.nonzero().squeeze(1)
     take = min(num_inside, inside_ids.numel())
-    chosen = inside_ids[torch.randperm(inside_ids.numel(), generator=generator,
-                                       device=inside.device)[:take]]
+    order = torch.randperm(inside_ids.numel(), generator=generator, device=inside.device)
+    chosen = inside_ids[order[:take]]
+    if rest_outside:
+        outside_ids = (~inside).nonzero().squeeze(1)
+        outside_ids = outside_ids[torch.randperm(outside_ids.numel(), generator=generator,
+                                                 device=inside.device)]
+        # the unchosen inside cells come last: used only when the outside runs short
+        rest = torch.cat([outside_ids, inside_ids[order[take:]]])[:count - take]
+        return torch.cat([chosen, rest])
     free = torch.ones_like(inside)
     free[chosen] = False
     free_ids = free.nonzero().squeeze(1)

@@ -19,13 +19,21 @@ class SegmentationPrior:
     Call ``prior(target, brain_mask, lesion_mask)``: the subject must have a
     lesion mask; ``target`` only fixes the expected shape, ``brain_mask`` is
     not used (an annotation is taken as it is). Returns a float32 ``{0, 1}``
-    map, numpy for numpy input, a tensor for tensor input.
+    map, numpy for numpy input, a tensor for tensor input. With ``labels``
+    the dataset hands it the subject's label values
+    (``reads_lesion_labels``, ``fgsb.datasets.lesion_labels``) instead of
+    the binary lesion mask.
     """
 
     def __init__(self, labels: Optional[Sequence[int]] = None):
         if labels is not None and len(labels) == 0:
             raise ValueError('SegmentationPrior: labels is empty; give label values or None')
         self.labels = None if labels is None else list(labels)
+
+    @property
+    def reads_lesion_labels(self):
+        """Whether the dataset must pass label values, not the binary mask."""
+        return self.labels is not None
 
     def __call__(self, target, brain_mask, lesion_mask=None):
         if lesion_mask is None:

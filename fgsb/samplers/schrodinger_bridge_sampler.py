@@ -5,62 +5,15 @@ sampler serves UNSB (``guidance=None``) and FGSB (a guidance schedule): UNSB
 is FGSB with the target's weight at zero.
 """
 import math
-from contextlib import contextmanager
 from typing import Callable, Optional, Sequence, Union
 
 import torch
-from torch import nn
 
 from fgsb.registry import GUIDANCE, SAMPLERS
 from .bridge_step import bridge_step, guided_prediction
+from .generator_calls import Generator, draw_latent, frozen_generator
+from .slice_noise import draw_normal
 from .time_grid import bridge_coefficients, bridge_time_grid
-
-Generator = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-def _randn(shape, like: torch.Tensor, generator: Optional[torch.Generator],
-           dtype: Optional[torch.dtype] = None) -> torch.Tensor:
-    """N(0, I) draws on ``like``'s device, in ``like``'s dtype unless ``dtype``
-    is given, from an optional seeded generator.
-
-    Drawn on the generator's own device and moved, so that a CPU generator
-    also seeds a chain that runs on a GPU.
-    """
-    device = generator.device if generator is not None else like.device
-    noise = torch.randn(shape, generator=generator, device=device)
-    return noise.to(device=like.device, dtype=dtype or like.dtype)
-
-
-def _latent(G: Generator, x: torch.Tensor,
-            generator: Optional[torch.Generator]) -> torch.Tensor:
-    """A fresh latent ``z ~ N(0, I)`` of ``(B, G.z_dim)`` for the batch ``x``.
-
-    In the dtype of ``G``'s weights, which read it (under autocast a
-    prediction fed back to ``G`` may be bf16 while the weights are not).
-    """
-    network = G if hasattr(G, 'z_dim') else getattr(G, 'module', G)  # DDP keeps .module
-    z_dim = getattr(network, 'z_dim', None)
-    if z_dim is None:
-        raise AttributeError(
-            f'the generator {type(G).__name__} has no attribute `z_dim`: the bridge '
-            'sampler needs it to draw the latent z of G(x, t_idx, z)')
-    weight = next(network.parameters(), None) if isinstance(network, nn.Module) else None
-    return _randn((x.shape[0], int(z_dim)), x, generator,
-                  dtype=None if weight is None else weight.dtype)
-
-
-@contextmanager
-def _frozen(G: Generator):
-    """No gradients and eval mode for ``G``; every submodule's mode is restored after."""
-    modes = [(m, m.training) for m in G.modules()] if isinstance(G, nn.Module) else []
-    try:
-        if isinstance(G, nn.Module):
-            G.eval()
-        with torch.no_grad():
-            yield
-    finally:
-        for module, training in modes:
-            module.training = training
 
 
 @SAMPLERS.register_module()
@@ -92,9 +45,16 @@ class SchrodingerBridgeSampler:
             (docs/results.md, "Why FGSB (2) trails Pix2Pix (2)"). The
             generator then needs twice the image channels as input.
 
+    2.5D input (docs/volumes.md): every method also takes the neighbour
+    slices of the chain's source (``context``, ``contexts``), which the
+    generator reads after the state (and the source) at every call; the
+    bridge itself runs on the centre slice alone.
+
     The generator is any callable ``G(x, t_idx, z)`` with ``t_idx`` a LongTensor
     ``(B,)`` of step indices and ``z`` a latent ``(B, G.z_dim)``. Every method
-    takes an optional ``torch.Generator``: the same seed gives the same chain.
+    takes an optional ``torch.Generator``: the same seed gives the same chain;
+    ``sample`` also takes a ``SliceNoise`` (``fgsb.samplers.slice_noise``),
+    which makes the draws consistent across the slices of a volume.
     """
 
     def __init__(self, num_steps: int = 5, tau: float = 0.01, use_noise: bool = True,
@@ -143,19 +103,23 @@ class SchrodingerBridgeSampler:
     # ------------------------------------------------------------------ training
     def run_chain(self, G: Generator, x0: torch.Tensor, k: int,
                   target: Optional[torch.Tensor] = None,
-                  generator: Optional[torch.Generator] = None) -> torch.Tensor:
+                  generator: Optional[torch.Generator] = None,
+                  context: Optional[torch.Tensor] = None) -> torch.Tensor:
         """``X_k`` after steps ``j = 1..k`` from ``X_0 = x0`` (docs/method.md §3.2).
 
         Guided towards ``target`` when this sampler has a guidance schedule and
         a target is given. Runs without gradients with ``G`` in eval mode
         (restored afterwards); ``k`` generator calls.
         """
-        return self.run_training_chains(G, [x0], k, [target], generator)[0]
+        return self.run_training_chains(G, [x0], k, [target], generator,
+                                        contexts=None if context is None else [context])[0]
 
     def run_training_chains(self, G: Generator, sources: Sequence[torch.Tensor], k: int,
                             targets: Optional[Sequence[Optional[torch.Tensor]]] = None,
                             generator: Optional[torch.Generator] = None,
-                            guidance_scale: float = 1.0) -> list[torch.Tensor]:
+                            guidance_scale: float = 1.0,
+                            contexts: Optional[Sequence[torch.Tensor]] = None
+                            ) -> list[torch.Tensor]:
         """Several no-grad chains advanced together, one ``G`` call per step.
 
         The chains of docs/method.md §3 (source ``x0``, identity from ``x1``, a
@@ -165,6 +129,7 @@ class SchrodingerBridgeSampler:
         target is ``None`` or the sampler has no guidance. ``guidance_scale``
         multiplies every ``alpha_j`` (FGSB's ``guidance_anneal`` lowers it over
         training; 0 gives the unguided chain that inference runs).
+        ``contexts``: each chain's neighbour slices (2.5D input), or None.
 
         Returns:
             ``[X_k]`` for each source, in order.
@@ -190,9 +155,14 @@ class SchrodingerBridgeSampler:
         sizes = [source.shape[0] for source in sources]
         x = torch.cat(list(sources), dim=0)
         condition = x  # every chain is conditioned on its own source
-        with _frozen(G):
+        if contexts is not None and len(contexts) != len(sources):
+            raise ValueError(f'got {len(sources)} sources but {len(contexts)} contexts; '
+                             'give one context per source')
+        context = None if contexts is None else torch.cat(list(contexts), dim=0)
+        with frozen_generator(G):
             for j in range(1, k + 1):
-                y_hat = self.predict(G, x, j - 1, generator, source=condition)
+                y_hat = self.predict(G, x, j - 1, generator, source=condition,
+                                     context=context)
                 if self.alphas is not None:
                     y_hat = torch.cat([
                         y if target is None else
@@ -204,7 +174,8 @@ class SchrodingerBridgeSampler:
     # ----------------------------------------------------------------- inference
     def sample(self, G: Generator, x0: torch.Tensor, num_steps: Optional[int] = None,
                generator: Optional[torch.Generator] = None,
-               return_intermediates: bool = False):
+               return_intermediates: bool = False,
+               context: Optional[torch.Tensor] = None):
         """Inference (docs/method.md §4): no target, exactly ``T`` generator calls.
 
         ``Yhat_j = G(X_j, j, z)`` for ``j = 0..T-1``, with
@@ -214,6 +185,7 @@ class SchrodingerBridgeSampler:
             num_steps: NFE for this call; defaults to the sampler's ``T`` (a
                 different value uses its own grid and step indices ``0..T'-1``).
             return_intermediates: also return ``[Yhat_0, ..., Yhat_{T-1}]``.
+            context: the neighbour slices of ``x0`` (2.5D input), or None.
 
         Returns:
             ``Yhat_{T-1}``, or ``(Yhat_{T-1}, [Yhat_0, ..., Yhat_{T-1}])``.
@@ -222,9 +194,9 @@ class SchrodingerBridgeSampler:
         grid = self.grid if num_steps == self.num_steps else bridge_time_grid(num_steps)
         predictions = []
         x = x0
-        with _frozen(G):
+        with frozen_generator(G):
             for j in range(num_steps):
-                y_hat = self.predict(G, x, j, generator, source=x0)
+                y_hat = self.predict(G, x, j, generator, source=x0, context=context)
                 predictions.append(y_hat)
                 if j < num_steps - 1:
                     x = self._step(x, y_hat, grid, j + 1, generator)
@@ -234,51 +206,62 @@ class SchrodingerBridgeSampler:
 
     def training_predictions(self, G: Generator, x0: torch.Tensor,
                              target: Optional[torch.Tensor] = None,
-                             generator: Optional[torch.Generator] = None
+                             generator: Optional[torch.Generator] = None,
+                             context: Optional[torch.Tensor] = None
                              ) -> list[torch.Tensor]:
         """``[G(X_k, k, z) for k = 0..T-1]``, each ``X_k`` from its own training
         chain guided towards ``target`` at full guidance: what the pass with
         gradients shows the generator at step ``k`` (no gradients, eval mode)."""
-        with _frozen(G):
-            return [self.predict(G, self.run_chain(G, x0, k, target, generator), k,
-                                 generator, source=x0)
+        with frozen_generator(G):
+            return [self.predict(G, self.run_chain(G, x0, k, target, generator, context), k,
+                                 generator, source=x0, context=context)
                     for k in range(self.num_steps)]
 
     # ------------------------------------------------ the generator calls, all here
     def predict(self, G: Generator, x: torch.Tensor, step: int,
                 generator: Optional[torch.Generator] = None,
-                source: Optional[torch.Tensor] = None) -> torch.Tensor:
+                source: Optional[torch.Tensor] = None,
+                context: Optional[torch.Tensor] = None) -> torch.Tensor:
         """``G(X_step, step, z)`` with a fresh latent ``z ~ N(0, I)`` (with
         gradients and in ``G``'s current mode: callers choose both).
 
         ``source`` is the chain's ``x0``; a sampler with
         ``condition_on_source`` needs it and feeds ``cat(X_step, x0)``.
+        ``context`` (2.5D input) is appended after them.
         """
-        z = _latent(G, x, generator)
-        return G(self.generator_input(x, source), self._step_indices(x, step), z)
+        z = draw_latent(G, x, generator)
+        return G(self.generator_input(x, source, context), self._step_indices(x, step), z)
 
     def encode(self, G: Generator, x: torch.Tensor, step: int, layer_ids: Sequence[int],
                generator: Optional[torch.Generator] = None,
-               source: Optional[torch.Tensor] = None) -> list[torch.Tensor]:
+               source: Optional[torch.Tensor] = None,
+               context: Optional[torch.Tensor] = None) -> list[torch.Tensor]:
         """``G.encode(X_step, step, z, layer_ids)``, the encoder features that
         PatchNCE reads, with a fresh ``z`` and ``source`` as in :meth:`predict`."""
-        z = _latent(G, x, generator)
-        return G.encode(self.generator_input(x, source), self._step_indices(x, step), z,
-                        layer_ids)
+        z = draw_latent(G, x, generator)
+        return G.encode(self.generator_input(x, source, context), self._step_indices(x, step),
+                        z, layer_ids)
 
-    def generator_input(self, x: torch.Tensor,
-                        source: Optional[torch.Tensor]) -> torch.Tensor:
+    def generator_input(self, x: torch.Tensor, source: Optional[torch.Tensor],
+                        context: Optional[torch.Tensor] = None) -> torch.Tensor:
         """What the generator reads for state ``x`` of the chain from ``source``:
-        ``x`` itself, or ``cat(x, source)`` with ``condition_on_source``."""
-        if not self.condition_on_source:
-            return x
-        if source is None:
-            raise ValueError('this sampler has condition_on_source=True: give the '
-                             "chain's source x0 (source=...) with every generator call")
-        if source.shape != x.shape:
-            raise ValueError(f'source has shape {tuple(source.shape)} but the bridge '
-                             f'state has shape {tuple(x.shape)}')
-        return torch.cat([x, source], dim=1)
+        ``x`` itself, or ``cat(x, source)`` with ``condition_on_source``; then
+        the neighbour slices ``context`` where given (2.5D input)."""
+        parts = [x]
+        if self.condition_on_source:
+            if source is None:
+                raise ValueError('this sampler has condition_on_source=True: give the '
+                                 "chain's source x0 (source=...) with every generator call")
+            if source.shape != x.shape:
+                raise ValueError(f'source has shape {tuple(source.shape)} but the bridge '
+                                 f'state has shape {tuple(x.shape)}')
+            parts.append(source)
+        if context is not None:
+            if context.shape[0] != x.shape[0] or context.shape[2:] != x.shape[2:]:
+                raise ValueError(f'context has shape {tuple(context.shape)} but the bridge '
+                                 f'state has shape {tuple(x.shape)}: they must share B, H, W')
+            parts.append(context)
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
     @staticmethod
     def _step_indices(x: torch.Tensor, step: int) -> torch.Tensor:
@@ -288,5 +271,5 @@ class SchrodingerBridgeSampler:
               generator: Optional[torch.Generator]) -> torch.Tensor:
         rho, var_over_tau = bridge_coefficients(grid, j)
         var = self.tau * var_over_tau
-        noise = _randn(x.shape, x, generator) if self.use_noise and var > 0 else None
+        noise = draw_normal(x.shape, x, generator) if self.use_noise and var > 0 else None
         return bridge_step(x, y_hat, rho, var, noise)

@@ -143,11 +143,11 @@ def command_blocks(rows):
     return lines
 
 
-def fill_results_doc(path, markdown):
-    """Replace what lies between the study markers of ``path`` with ``markdown``."""
+def fill_results_doc(path, markdown, markers=MARKERS):
+    """Replace what lies between the ``markers`` of ``path`` with ``markdown``."""
     text = Path(path).read_text()
-    start, end = (text.find(m) for m in MARKERS)
+    start, end = (text.find(m) for m in markers)
     if start < 0 or end < start:
-        raise ValueError(f'{path} has no {MARKERS[0]} ... {MARKERS[1]} block to fill')
-    filled = text[:start + len(MARKERS[0])] + '\n' + markdown + '\n' + text[end:]
+        raise ValueError(f'{path} has no {markers[0]} ... {markers[1]} block to fill')
+    filled = text[:start + len(markers[0])] + '\n' + markdown + '\n' + text[end:]
     write_text_atomic(filled, path)

@@ -28,6 +28,16 @@ from .settings import NO_IN_TRAINING_VALIDATION
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def check_configs_exist(experiments, tool):
+    """SystemExit naming the first config of ``experiments`` that is not
+    there: configs and the phantom's data_root are relative to the
+    repository root, so ``tool`` must run from it."""
+    missing = [e.config for e in experiments if not Path(e.config).is_file()]
+    if missing:
+        raise SystemExit(f'error: {missing[0]} not found; run tools/{tool} from the '
+                         f'repository root ({ROOT})')
+
+
 def study_options(experiment, settings):
     """The --cfg-options of one experiment's runs: the study's, then the user's."""
     options = [NO_IN_TRAINING_VALIDATION]

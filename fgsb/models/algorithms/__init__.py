@@ -1,2 +1,3 @@
 from . import pix2pix
 from . import fgsb
+from . import syndiff

@@ -5,12 +5,14 @@ inference does not: ``translate`` a source in ``nfe`` steps, or draw several
 translations with ``sample_many``. Tools, APIs and the evaluator use only
 this interface, never a model's sampler or private members.
 """
+import zlib
 from typing import Optional
 
 import torch
 from mmengine.model import BaseModel
 
 from fgsb.datasets.batch_keys import BRAIN_MASK, LESION_MASK, META, PRIOR, SOURCE, TARGET
+from fgsb.samplers.slice_noise import SliceNoise, VolumeNoise, sampling_rho
 
 
 def set_requires_grad(modules, requires_grad):
@@ -50,14 +52,31 @@ class BaseTranslator(BaseModel):
         dummy inputs from it): the generator's input channels by default."""
         return getattr(self.generator, 'in_channels', 1)
 
+    # what a config sets for a source of 2n+1 channels (2.5D input, docs/volumes.md)
+    in_channels_rule = 'model.generator.in_channels=2n+1'
+
+    def check_source(self, source: torch.Tensor):
+        """A ValueError naming the options unless ``source`` is ``(B,
+        source_channels, H, W)``: a data set with ``context_slices=n`` gives
+        ``2n + 1`` channels (docs/volumes.md)."""
+        if source.dim() != 4 or source.shape[1] != self.source_channels:
+            raise ValueError(
+                f'{type(self).__name__} reads sources of {self.source_channels} channels, got '
+                f'shape {tuple(source.shape)}: the data set\'s context_slices=n gives 2n+1 '
+                f'channels; set {self.in_channels_rule} to match it')
+
     def translate(self, source: torch.Tensor, nfe: Optional[int] = None,
                   generator: Optional[torch.Generator] = None, return_steps: bool = False):
         """The prediction for ``source`` after ``nfe`` steps (default: the trained
-        ``num_steps``); ``generator`` seeds a stochastic model's draws.
+        ``num_steps``); ``generator`` seeds a stochastic model's draws: a
+        ``torch.Generator``, or a ``SliceNoise`` (``fgsb.samplers.slice_noise``)
+        that makes them consistent across a volume's slices (a model drawing
+        through ``draw_normal`` honours both).
 
         Returns the prediction, or ``(prediction, [prediction of each step])``
         with ``return_steps`` (one entry for a one-step model).
         """
+        self.check_source(source)
         steps = self._translation_steps(source, self.checked_nfe(nfe), generator)
         return (steps[-1], steps) if return_steps else steps[-1]
 
@@ -114,9 +133,37 @@ class BaseTranslator(BaseModel):
         # MMEngine calls forward only through val/test steps and FLOP tools.
         return self.translate(inputs)
 
+    def set_test_sampling(self, mode: str = 'independent', rho: Optional[float] = None,
+                          seed: int = 0):
+        """How ``val_step``/``test_step`` draw: ``'independent'`` (default,
+        fresh draws from the global RNG), ``'shared'`` or ``'correlated'``
+        (with ``rho``) draws within each test subject, from ``seed`` and the
+        subject's name (docs/volumes.md)."""
+        rho = sampling_rho(mode, rho)
+        if rho is not None and not self.is_stochastic:
+            raise ValueError(f'{type(self).__name__} is deterministic: {mode} sampling does '
+                             'not apply to it')
+        self._test_sampling = None if rho is None else (rho, int(seed))
+        self._test_volumes = {}
+
+    def test_noise(self, metas) -> Optional[SliceNoise]:
+        """The ``SliceNoise`` of a test batch's slices, or None for independent draws."""
+        sampling = getattr(self, '_test_sampling', None)
+        if sampling is None:
+            return None
+        rho, seed = sampling
+        rows = []
+        for meta in metas:
+            subject = str(meta['subject'])
+            if subject not in self._test_volumes:
+                self._test_volumes[subject] = VolumeNoise(
+                    rho, (seed, zlib.crc32(subject.encode())))
+            rows.append((self._test_volumes[subject], int(meta['slice_index'])))
+        return SliceNoise(rows)
+
     def val_step(self, data):
         data = self.data_preprocessor(data, False)
-        prediction = self.translate(data[SOURCE])
+        prediction = self.translate(data[SOURCE], generator=self.test_noise(data[META]))
         return self.pack_outputs(data, prediction)
 
     def test_step(self, data):

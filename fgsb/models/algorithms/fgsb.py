@@ -10,6 +10,7 @@ from mmengine.logging import MessageHub
 from fgsb.datasets.batch_keys import PRIOR, SOURCE, SOURCE_NEG, TARGET, TARGET_NEG
 from fgsb.registry import MODELS, SAMPLERS
 from fgsb.losses import sample_patch_ids
+from fgsb.losses.patch_sampling import REST_RULES as PATCH_REST_RULES
 from fgsb.samplers import annealed_guidance_scale
 from .base_translator import BaseTranslator, set_requires_grad
 
@@ -50,7 +51,14 @@ class FGSB(BaseTranslator):
         nce_layers, num_patches, prior_fraction: PatchNCE on the generator's
             encoder layers; with a prior, ``prior_fraction`` of the patches
             are drawn inside the map (paper Eq. 14).
+        prior_patch_rest: where the other patches come from, ``'uniform'``
+            (default) or ``'outside'`` the map (``sample_patch_ids``' ``rest``).
+
+    2.5D input (docs/volumes.md): the generator's extra input channels read
+    the neighbour slices; the bridge, D, E and PatchNCE stay on the centre.
     """
+
+    in_channels_rule = 'model.generator.in_channels=2n+1 (2n+2 with condition_on_source)'
 
     def __init__(self, generator, discriminator=None, mi_estimator=None,
                  feature_mlp=dict(type='PatchSampleMLP', out_channels=256),
@@ -63,17 +71,18 @@ class FGSB(BaseTranslator):
                  estimator_loss=dict(type='MIEstimatorLoss', loss_weight=1.0),
                  ctx_loss=None, ssl_loss=None, identity=True,
                  nce_layers=(0, 4, 8, 12, 16), num_patches=256, prior_fraction=0.5,
-                 guidance_anneal=None, data_preprocessor=None, init_cfg=None):
+                 prior_patch_rest='uniform', guidance_anneal=None, data_preprocessor=None,
+                 init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.sampler = SAMPLERS.build(sampler)
-        if self.sampler.condition_on_source:
-            image_channels = generator.get('out_channels', 1)
-            if generator.get('in_channels', 1) != 2 * image_channels:
-                raise ValueError(
-                    'sampler.condition_on_source=True feeds the generator the bridge '
-                    f'state and the source ({2 * image_channels} channels): set '
-                    f"generator.in_channels={2 * image_channels}, got "
-                    f"{generator.get('in_channels', 1)}")
+        self.image_channels = generator.get('out_channels', 1)
+        state = self.image_channels * (2 if self.sampler.condition_on_source else 1)
+        self.context_channels = generator.get('in_channels', 1) - state
+        if self.context_channels < 0 or self.context_channels % (2 * self.image_channels):
+            raise ValueError(f'the generator reads {state} channels (the bridge state, and the '
+                             'source with sampler.condition_on_source) + 2n neighbour slices '
+                             f'for 2.5D input: set generator.in_channels={state} (+2n), got '
+                             f"{generator.get('in_channels', 1)}")
         # Every time-conditional network embeds the sampler's step indices.
         steps = dict(num_timesteps=self.sampler.num_steps)
         self.generator = MODELS.build({**steps, **generator})
@@ -107,6 +116,10 @@ class FGSB(BaseTranslator):
             self.guidance_anneal = (start, end)
         self.num_patches = num_patches
         self.prior_fraction = prior_fraction
+        if prior_patch_rest not in PATCH_REST_RULES:
+            raise ValueError(f"prior_patch_rest must be one of {', '.join(PATCH_REST_RULES)}, "
+                             f'got {prior_patch_rest!r}')
+        self.prior_patch_rest = prior_patch_rest
 
     @staticmethod
     def _build_loss(cfg):
@@ -135,20 +148,30 @@ class FGSB(BaseTranslator):
 
     @property
     def source_channels(self) -> int:
-        """A source-conditioned generator reads the bridge state and the source,
-        so the source has half its input channels."""
-        channels = self.generator.in_channels
-        return channels // 2 if self.sampler.condition_on_source else channels
+        """The centre slice and its neighbours (a source-conditioned generator
+        reads the centre twice: as the state and as the source)."""
+        return self.image_channels + self.context_channels
+
+    def split_source(self, source):
+        """``(centre, neighbours)`` of a source: the bridge runs on the centre,
+        the neighbours (None without 2.5D input) condition every call."""
+        self.check_source(source)
+        if not self.context_channels:
+            return source, None
+        return source[:, :self.image_channels], source[:, self.image_channels:]
 
     def _translation_steps(self, source, nfe, generator):
         """NFE-step inference (docs/method.md §4): ``[Yhat_0, ..., Yhat_{nfe-1}]``."""
-        return self.sampler.sample(self.generator, source, num_steps=nfe,
-                                   generator=generator, return_intermediates=True)[1]
+        x0, context = self.split_source(source)
+        return self.sampler.sample(self.generator, x0, num_steps=nfe, generator=generator,
+                                   return_intermediates=True, context=context)[1]
 
     def training_predictions(self, source, target, generator=None):
         """``G(X_k, k, z)`` for every step ``k``, ``X_k`` from the training chain
         at full guidance: what training shows the generator (no gradients)."""
-        return self.sampler.training_predictions(self.generator, source, target, generator)
+        x0, context = self.split_source(source)
+        return self.sampler.training_predictions(self.generator, x0, target, generator,
+                                                 context=context)
 
     # ------------------------------------------------------------------ training
     def train_step(self, data, optim_wrapper, step_index=None):
@@ -156,6 +179,7 @@ class FGSB(BaseTranslator):
         it is drawn (docs/method.md §3.1)."""
         data = self.data_preprocessor(data, True)
         sources, targets = self.chain_starts(data)
+        contexts = self.chain_contexts(data)
         k = self.sampler.draw_step_index() if step_index is None else step_index
         if not 0 <= k < self.num_steps:
             raise ValueError(f'step_index must be in 0..{self.num_steps - 1}, got {k}')
@@ -163,8 +187,8 @@ class FGSB(BaseTranslator):
         # Both generator stages run in the generator's optim context, so that
         # a bf16 run's autocast reaches the chains too.
         with optim_wrapper['generator'].optim_context(self.generator):
-            chains = self.run_chains(sources, k, targets, scale)
-            outputs = self.generate(chains, sources, k)
+            chains = self.run_chains(sources, k, targets, scale, contexts)
+            outputs = self.generate(chains, sources, k, contexts)
         t = torch.full((chains[0].shape[0],), k, dtype=torch.long, device=chains[0].device)
 
         log_vars = {} if self.guidance_anneal is None else {'guidance_scale': scale}
@@ -194,10 +218,19 @@ class FGSB(BaseTranslator):
         """``(sources, targets)`` of the chains: the source ``x0`` towards ``x1``,
         the second sample, and with ``identity`` the chain from ``x1`` to itself."""
         x0_neg, x1_neg = self.negative_pair(data)
-        sources, targets = [data[SOURCE], x0_neg], [data[TARGET], x1_neg]
+        sources = [self.split_source(data[SOURCE])[0], self.split_source(x0_neg)[0]]
+        targets = [data[TARGET], x1_neg]
         if self.identity:
             sources, targets = sources + [data[TARGET]], targets + [data[TARGET]]
         return sources, targets
+
+    def chain_contexts(self, data):
+        """Each chain's neighbour slices (the identity: the source's), None without."""
+        if not self.context_channels:
+            return None
+        own = self.split_source(data[SOURCE])[1]
+        contexts = [own, self.split_source(self.negative_pair(data)[0])[1]]
+        return contexts + [own] if self.identity else contexts
 
     def guidance_scale(self):
         """The factor on the guidance weights now: 1 without ``guidance_anneal``,
@@ -212,17 +245,19 @@ class FGSB(BaseTranslator):
         progress = hub.get_info('iter', 0) / max_iters
         return annealed_guidance_scale(progress, *self.guidance_anneal)
 
-    def run_chains(self, sources, k, targets, guidance_scale):
+    def run_chains(self, sources, k, targets, guidance_scale, contexts=None):
         """``X_k`` of every chain, without gradients, guided with the weights
         times ``guidance_scale``: one batched generator call a step."""
         return self.sampler.run_training_chains(self.generator, sources, k, targets,
-                                                guidance_scale=guidance_scale)
+                                                guidance_scale=guidance_scale,
+                                                contexts=contexts)
 
-    def generate(self, chains, sources, k):
+    def generate(self, chains, sources, k, contexts=None):
         """``Yhat = G(X_k, k, z)`` of every chain, with gradients, in one call
         (each chain conditioned on its own source where the sampler asks)."""
         y_hat = self.sampler.predict(self.generator, torch.cat(chains), k,
-                                     source=torch.cat(sources))
+                                     source=torch.cat(sources),
+                                     context=None if contexts is None else torch.cat(contexts))
         return list(y_hat.chunk(len(chains)))
 
     def discriminator_step(self, optim_wrapper, real, fake, t):
@@ -293,31 +328,37 @@ class FGSB(BaseTranslator):
         in the loss, so they are encoded in one call without a graph, and the
         queries in another.
         """
-        x0, x1 = data[SOURCE], data[TARGET]
+        (x0, context), x1 = self.split_source(data[SOURCE]), data[TARGET]
         # (name, key, query, the source of the query's chain)
         pairs = [('loss_g_nce', x0, outputs[0], x0)]
         if self.identity:
             pairs.append(('loss_g_idt_nce', x1, outputs[2], x1))
         with torch.no_grad():
-            key_feats = self.nce_features([(key, source) for _, key, _, source in pairs])
-        query_feats = self.nce_features([(query, source) for _, _, query, source in pairs])
+            key_feats = self.nce_features([(key, source) for _, key, _, source in pairs],
+                                          context)
+        query_feats = self.nce_features([(query, source) for _, _, query, source in pairs],
+                                        context)
         return {name: self.patch_nce(keys, queries, data.get(PRIOR))
                 for (name, *_), keys, queries in zip(pairs, key_feats, query_feats)}
 
-    def nce_features(self, images):
+    def nce_features(self, images, context=None):
         """Encoder features at step 0 of each ``(image, chain source)`` pair,
         from one batched call. A source-conditioned generator reads
-        ``cat(image, source)`` (the key ``x0`` then reads as step 0 of its own chain)."""
+        ``cat(image, source)`` (the key ``x0`` then reads as step 0 of its own chain);
+        every pair reads the slice's neighbours ``context`` (2.5D input)."""
         feats = self.sampler.encode(self.generator, torch.cat([image for image, _ in images]),
                                     0, self.nce_layers,
-                                    source=torch.cat([source for _, source in images]))
+                                    source=torch.cat([source for _, source in images]),
+                                    context=None if context is None
+                                    else torch.cat([context] * len(images)))
         return list(zip(*[f.chunk(len(images)) for f in feats]))
 
     def patch_nce(self, key_feats, query_feats, prior):
         """PatchNCE at shared locations (a share inside ``prior``); the keys are
         projected without a graph, as the loss detaches them."""
         ids = sample_patch_ids(key_feats, self.num_patches, prior=prior,
-                               prior_fraction=self.prior_fraction)
+                               prior_fraction=self.prior_fraction,
+                               rest=self.prior_patch_rest)
         with torch.no_grad():
             keys = self.feature_mlp(list(key_feats), ids)
         queries = self.feature_mlp(list(query_feats), ids)

@@ -25,6 +25,7 @@ class UnetGenerator(nn.Module):
         if num_downs < 2:
             raise ValueError(f"UnetGenerator needs num_downs >= 2, got {num_downs}")
         self.num_downs = num_downs
+        self.in_channels, self.out_channels = in_channels, out_channels
         bias = conv_bias(norm)
         widths = [ngf * min(2 ** depth, 8) for depth in range(num_downs)]
         innermost = num_downs - 1

@@ -1,0 +1,7 @@
+# Study v2: Pix2Pix (ResNet-9, the paper's baseline), T1w -> T2w, 2 training
+# subjects of phantom v2, the study's schedule and stopping rule.
+_base_ = [
+    '../_base_/models/pix2pix_resnet_cpu.py',
+    '../_base_/datasets/phantom_v2_study_t1_t2.py',
+    '../_base_/schedules/study_v2.py',
+]

@@ -1,0 +1,93 @@
+"""The v2 study's Markdown: a table a task, the bar, the cost, the commands."""
+from fgsb.study.report import duration
+from .manifest import BAR_PAIRS, BY_NAME, FLAIR, T2
+
+TASK_TITLES = {T2: 'T1->T2', FLAIR: 'T1->FLAIR with lesions'}
+BAR_MEASURES = ('PSNR', 'SSIM')
+
+
+def _pm(mean, std, digits):
+    if mean is None:
+        return 'n/a'
+    return f'{mean:.{digits}f}' + ('' if std is None else f' ± {std:.{digits}f}')
+
+
+def _cell(value, digits):
+    return 'n/a' if value is None else f'{value:.{digits}f}'
+
+
+def task_table(rows):
+    lines = ['| experiment | method | prior | seeds | iterations (best val) | PSNR (dB) | '
+             'PSNR subject std | SSIM | NRMSE | v1 PSNR / SSIM | Dice | train CPU a seed |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|']
+    for r in rows:
+        lines.append(
+            f'| `{r["experiment"]}` | {r["method"]} | {r["prior"] or "-"} | {r["seeds"]} | '
+            f'{r["iterations"]:.0f} ({r["best_iteration"]:.0f}) | '
+            f'{_pm(r["PSNR_mean"], r["PSNR_seed_std"], 2)} | {_cell(r["PSNR_subject_std"], 2)} | '
+            f'{_pm(r["SSIM_mean"], r["SSIM_seed_std"], 4)} | {_cell(r["NRMSE_mean"], 4)} | '
+            f'{_cell(r["PSNR_slices_mean"], 2)} / {_cell(r["SSIM_slices_mean"], 4)} | '
+            f'{_pm(r["Dice_mean"], r["Dice_seed_std"], 3)} | {duration(r["train_cpu_s"])} |')
+    return lines
+
+
+def bar_lines(rows):
+    """Each ``BAR_PAIRS`` pair a measure: the difference of the seed means
+    against the larger of the two seed spreads."""
+    by_name = {r['experiment']: r for r in rows}
+    lines = ['| task | measure | FGSB (best) | Pix2Pix | difference | larger seed std | '
+             'bar met |', '|---|---|---|---|---|---|---|']
+    for ours_name, theirs_name in BAR_PAIRS:
+        ours, theirs = by_name.get(ours_name), by_name.get(theirs_name)
+        if not ours or not theirs:
+            continue
+        for measure in BAR_MEASURES:
+            a, b = ours[f'{measure}_mean'], theirs[f'{measure}_mean']
+            stds = [s for s in (ours[f'{measure}_seed_std'], theirs[f'{measure}_seed_std'])
+                    if s is not None]
+            spread = max(stds) if stds else None
+            met = 'n/a' if spread is None else ('yes' if a - b > spread else 'no')
+            digits = 2 if measure == 'PSNR' else 4
+            lines.append(f'| {TASK_TITLES[ours["task"]]} | {measure} | {a:.{digits}f} | '
+                         f'{b:.{digits}f} | {a - b:+.{digits}f} | {_cell(spread, digits)} | '
+                         f'{met} |')
+    return lines
+
+
+QUICK_START_MARKERS = ('<!-- quick-start-results:start -->',
+                       '<!-- quick-start-results:end -->')
+QUICK_START_ROWS = tuple(name for pair in BAR_PAIRS for name in pair)
+
+
+def quick_start_table(rows):
+    """The README's results table: the bar's rows, from the study's CSV rows."""
+    by_name = {r['experiment']: r for r in rows}
+    lines = ['<!-- written by tools/run_study_v2.py from docs/results/phantom_study_v2.csv -->',
+             '| task | method | config | seeds | PSNR (dB) | SSIM | NRMSE | train CPU a seed |',
+             '|---|---|---|---|---|---|---|---|']
+    for name in QUICK_START_ROWS:
+        r = by_name.get(name)
+        if r is None:
+            continue
+        lines.append(
+            f'| {TASK_TITLES[r["task"]]} | {r["method"]} | `{BY_NAME[name].config}` | '
+            f'{r["seeds"]} | {_pm(r["PSNR_mean"], r["PSNR_seed_std"], 2)} | '
+            f'{_pm(r["SSIM_mean"], r["SSIM_seed_std"], 4)} | {_cell(r["NRMSE_mean"], 4)} | '
+            f'{duration(r["train_cpu_s"])} |')
+    return '\n'.join(lines)
+
+
+def markdown_text(rows, work_root):
+    lines = ['<!-- written by tools/run_study_v2.py; do not edit by hand -->',
+             f'Work root `{work_root}`; scores are means over seeds (± the seed std, ddof 1) '
+             'of the per-seed means over the 4 test subjects, at native resolution inside '
+             'the brain.', '']
+    for task in (T2, FLAIR):
+        members = [r for r in rows if r['task'] == task]
+        if members:
+            lines += [f'### {TASK_TITLES[task]}', '', *task_table(members), '']
+    lines += ['### The bar', '', *bar_lines(rows), '']
+    total_cpu = sum(r['train_cpu_s'] * r['seeds'] for r in rows)
+    lines += [f'Training CPU time of every scored seed together: {duration(total_cpu)} '
+              f'(h:mm:ss, one thread a run).', '']
+    return '\n'.join(lines)
