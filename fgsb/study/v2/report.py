@@ -87,7 +87,9 @@ def markdown_text(rows, work_root):
         if members:
             lines += [f'### {TASK_TITLES[task]}', '', *task_table(members), '']
     lines += ['### The bar', '', *bar_lines(rows), '']
-    total_cpu = sum(r['train_cpu_s'] * r['seeds'] for r in rows)
+    # a row that scores another row's seeds trained nothing of its own
+    total_cpu = sum(r['train_cpu_s'] * r['seeds'] for r in rows
+                    if not BY_NAME[r['experiment']].trained_by)
     lines += [f'Training CPU time of every scored seed together: {duration(total_cpu)} '
               f'(h:mm:ss, one thread a run).', '']
     return '\n'.join(lines)
