@@ -9,7 +9,8 @@ from scipy.ndimage import binary_erosion
 
 import fgsb.datasets.volume_cache as volume_cache
 from fgsb.datasets.nifti_io import VolumeError
-from fgsb.datasets.paired_slice_dataset import PairedSliceDataset, choose_subjects
+from fgsb.datasets.paired_slice_dataset import PairedSliceDataset
+from fgsb.datasets.prepared_layout import choose_subjects
 from fgsb.datasets.slice_preprocessing import (LEFT_RIGHT_AXIS, normalise, pad_to_square,
                                                resize_slices, robust_range, square_padding,
                                                unpad)

@@ -21,9 +21,7 @@ from fgsb.registry import DATASETS, PRIORS
 
 from .batch_keys import BRAIN_MASK, LESION_MASK, META, PRIOR, SOURCE, TARGET
 from .lesion_labels import lesion_label_files
-from .prepared_layout import (MASKS, carve_validation, choose_subjects, read_splits,
-                              splits_path, subject_modalities, subjects_at_sites,
-                              volume_path)
+from .prepared_layout import MASKS, select_subjects, subject_modalities, volume_path
 from .slice_context import check_context_slices, neighbour_plan, source_stacks
 from .slice_pipeline import SliceSettings
 from .slice_preprocessing import LEFT_RIGHT_AXIS
@@ -88,7 +86,7 @@ class PairedSliceDataset(Dataset):
             raise FileNotFoundError(message)
         self.source, self.target, self.split = source, target, split
         self.seed, self.axis, self.flip_prob = seed, axis, flip_prob
-        self.subjects = self._select_subjects(split, num_subjects, subjects, seed,
+        self.subjects = select_subjects(self.data_root, split, num_subjects, subjects, seed,
                                               val_subjects, sites)
         self.prior = self._build_prior(prior)
         # label values only for a prior that selects labels (SegmentationPrior(labels=))
@@ -153,45 +151,6 @@ class PairedSliceDataset(Dataset):
             raise ValueError(f'val_subjects must be >= 0, got {val_subjects}')
         if num_subjects is not None and num_subjects < 1:
             raise ValueError(f'num_subjects must be >= 1 or None, got {num_subjects}')
-
-    def _select_subjects(self, split, num_subjects, subjects, seed, val_subjects, sites):
-        if subjects is not None and sites is not None:
-            raise ValueError(f'subjects={subjects!r} and sites={sites!r} cannot be combined: '
-                             'sites choose among the subjects of a split')
-        if subjects is not None:
-            if val_subjects:
-                # Listed subjects bypass the splits, so they could be the carved ones.
-                raise ValueError(f'subjects={subjects!r} and val_subjects={val_subjects} '
-                                 'cannot be combined: listed subjects bypass the splits '
-                                 'that validation subjects are carved from')
-            chosen, origin = sorted(subjects), 'the subjects argument'
-            if not chosen or len(set(chosen)) != len(chosen):
-                raise ValueError(f'subjects must be distinct ids, got {subjects!r}')
-        else:
-            path = splits_path(self.data_root)
-            splits, _ = read_splits(self.data_root)
-            if val_subjects > 0:
-                splits = carve_validation(splits, val_subjects, seed, path)
-            if split not in splits:
-                raise ValueError(f'{path}: unknown split {split!r}; it has '
-                                 f'{", ".join(sorted(splits)) or "no splits"}')
-            ids = splits[split]
-            if not ids:
-                raise ValueError(f'{path}: split {split!r} is empty')
-            if sites is not None:
-                ids = subjects_at_sites(self.data_root, ids, sites)
-            count = len(ids) if num_subjects is None else num_subjects
-            if count > len(ids):
-                raise ValueError(f'{path}: split {split!r} has {len(ids)} subjects, '
-                                 f'num_subjects={num_subjects} asked for more')
-            chosen = sorted(choose_subjects(ids, count, seed))
-            origin = f'split {split!r} of {path}'
-        for subject in chosen:
-            folder = self.data_root / subject
-            if not folder.is_dir():
-                raise FileNotFoundError(
-                    f'subject {subject!r} of {origin} has no folder {folder}')
-        return chosen
 
     def _subject_files(self, subject):
         folder = self.data_root / subject

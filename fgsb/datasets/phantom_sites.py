@@ -82,7 +82,7 @@ SITES = {
         sequences={'t1': spgr(12.0, 4.2, 20.0), 't2': fse(4000.0, 90.0),
                    'pd': fse(4000.0, 12.0), 'flair': flair(9000.0, 2200.0, 140.0),
                    't2star': t2star_gre(600.0, 30.0, 15.0)},
-        voxel_mm={'t1': (0.94, 0.94, 1.2), 't2': (0.94, 0.94, 2.5),
+        voxel_mm={'t1': IXI_3D, 't2': (0.94, 0.94, 2.5),
                   'pd': (0.94, 0.94, 2.5), 'flair': CLINICAL_2D_5MM,
                   't2star': CLINICAL_2D_5MM},
         noise=0.035, bias_std=0.15, scale=0.7),

@@ -172,3 +172,49 @@ def carve_validation(splits, val_subjects, seed, path):
                          f'subject of the {len(train)} in split train')
     val = choose_subjects(train, val_subjects, seed)
     return {**splits, 'val': val, 'train': [s for s in train if s not in val]}
+
+
+def select_subjects(data_root, split='train', num_subjects=None, subjects=None, seed=0,
+                    val_subjects=0, sites=None):
+    """The sorted subject ids a slice data set over ``data_root`` reads: the
+    listed ``subjects``, or ``num_subjects`` of ``split`` (after carving
+    ``val_subjects`` out of train and keeping ``sites``), chosen by ``seed``.
+    Reads only ``splits.json`` and the subject records, no volume."""
+    data_root = Path(data_root)
+    if subjects is not None and sites is not None:
+        raise ValueError(f'subjects={subjects!r} and sites={sites!r} cannot be combined: '
+                         'sites choose among the subjects of a split')
+    if subjects is not None:
+        if val_subjects:
+            # Listed subjects bypass the splits, so they could be the carved ones.
+            raise ValueError(f'subjects={subjects!r} and val_subjects={val_subjects} '
+                             'cannot be combined: listed subjects bypass the splits '
+                             'that validation subjects are carved from')
+        chosen, origin = sorted(subjects), 'the subjects argument'
+        if not chosen or len(set(chosen)) != len(chosen):
+            raise ValueError(f'subjects must be distinct ids, got {subjects!r}')
+    else:
+        path = splits_path(data_root)
+        splits, _ = read_splits(data_root)
+        if val_subjects > 0:
+            splits = carve_validation(splits, val_subjects, seed, path)
+        if split not in splits:
+            raise ValueError(f'{path}: unknown split {split!r}; it has '
+                             f'{", ".join(sorted(splits)) or "no splits"}')
+        ids = splits[split]
+        if not ids:
+            raise ValueError(f'{path}: split {split!r} is empty')
+        if sites is not None:
+            ids = subjects_at_sites(data_root, ids, sites)
+        count = len(ids) if num_subjects is None else num_subjects
+        if count > len(ids):
+            raise ValueError(f'{path}: split {split!r} has {len(ids)} subjects, '
+                             f'num_subjects={num_subjects} asked for more')
+        chosen = sorted(choose_subjects(ids, count, seed))
+        origin = f'split {split!r} of {path}'
+    for subject in chosen:
+        folder = data_root / subject
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f'subject {subject!r} of {origin} has no folder {folder}')
+    return chosen

@@ -8,6 +8,7 @@ brain mask is the subject's own ``brain_mask`` file, as a user with a brain
 extraction would pass ``--brain-mask``.
 """
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -16,21 +17,21 @@ from fgsb.apis.model_loading import load_model
 from fgsb.apis.synthesis_settings import synthesis_settings
 from fgsb.apis.volume_synthesis import synthesize_volume
 from fgsb.datasets.nifti_io import load_volume
-from fgsb.datasets.prepared_layout import BRAIN_MASK, volume_path
+from fgsb.datasets.prepared_layout import BRAIN_MASK, select_subjects, volume_path
 from fgsb.engine.precision import resolve_precision
 from fgsb.engine.run_config import innermost_dataset
-from fgsb.registry import DATASETS
 
 SCORES = ('PSNR', 'SSIM', 'NRMSE', 'through_plane_error')
 
 
 def split_subjects(cfg, split):
     """The data root and the subject ids of ``split`` ('test' or 'val') as the
-    config's test / val data set selects them."""
+    config's test / val data set selects them (no volume is read)."""
     loader = 'test_dataloader' if split == 'test' else 'val_dataloader'
-    dataset_cfg = dict(innermost_dataset(cfg[loader].dataset))
-    dataset = DATASETS.build(dataset_cfg)
-    return dataset.data_root, list(dataset.subjects)
+    dataset = innermost_dataset(cfg[loader].dataset)
+    root = Path(dataset['data_root'])
+    keys = ('split', 'num_subjects', 'subjects', 'seed', 'val_subjects', 'sites')
+    return root, select_subjects(root, **{k: dataset[k] for k in keys if k in dataset})
 
 
 def score_checkpoint(cfg, checkpoint, split='test', samples=1, nfe=None, seed=0,

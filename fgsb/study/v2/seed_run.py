@@ -13,6 +13,7 @@ from pathlib import Path
 
 from fgsb.engine.learning_curve import best_entry, read_curve
 from fgsb.engine.run_config import load_config
+from fgsb.engine.validation_stopping_hook import should_stop
 from fgsb.fileio import write_json_atomic
 from fgsb.study.records import METRICS, RECORD, read_json, read_record
 from fgsb.study.runner import ROOT, command_line, last_checkpoint, run_tool
@@ -24,11 +25,17 @@ BEST_PATTERN = 'best_PSNR_iter_*.pth'
 
 
 def training_finished(work_dir):
-    """The stopping rule fired, or the last validation was at the budget."""
+    """The last validation was at the budget, or the stopping rule (with the
+    parameters the curve records) fires on the curve as it stands."""
     curve = read_curve(work_dir)
     entries = curve.get('entries') or []
-    return bool(entries) and (curve.get('stopped_early')
-                              or entries[-1]['iteration'] >= curve['max_iters'])
+    if not entries:
+        return False
+    if entries[-1]['iteration'] >= curve['max_iters']:
+        return True
+    scores = [(e['iteration'], e['metrics'][curve['monitor']]) for e in entries]
+    return should_stop(scores, curve['window_iterations'], curve['min_delta'], curve['rule'],
+                       start=curve.get('start_iteration', 0))
 
 
 def best_checkpoint(work_dir):
