@@ -43,6 +43,8 @@ def tiny_options(cfg, data_root, work_dir):
                 options.append(f'{path}.{role}=t2')
         if dataset.get('num_subjects'):
             options.append(f'{path}.num_subjects=2')
+        if dataset.get('sites'):  # the tiny version-1 root records no site
+            options.append(f'{path}.sites=None')
         if dataset.get('val_subjects'):
             options.append(f'{path}.val_subjects=0')
             if dataset.get('split') == 'val':  # the tiny root has no subjects to carve

@@ -75,7 +75,7 @@ def test_metric_reports_detection_for_synthetic_and_real_flair():
     ghost = clean.clone()
     ghost[8:10, 8:10] = 1           # lesion-free subject, one false positive
     samples += [sample('sub_b', k, ghost if k else clean, clean, clean) for k in range(2)]
-    metric = LesionPreservationMetric(identity_baseline=False)
+    metric = LesionPreservationMetric(identity_baseline=False, segmentation='phantom_v1')
     metric.process({}, samples)
     metrics = metric.compute_metrics(metric.results)
     assert set(DETECTION_NAMES) <= set(metrics)
@@ -99,7 +99,7 @@ def test_a_missing_slice_keeps_lesions_apart():
     lesion[9:11, 9:11] = 1
     # slices 0 and 2 only: the same spot in both is two lesions, not one through the gap
     samples = [sample('sub', k, lesion, lesion, lesion) for k in (0, 2)]
-    metric = LesionPreservationMetric(identity_baseline=False)
+    metric = LesionPreservationMetric(identity_baseline=False, segmentation='phantom_v1')
     metric.process({}, samples)
     metrics = metric.compute_metrics(metric.results)
     assert metrics['Lesions'] == 2 and metrics['Detection_rate'] == 1.0

@@ -49,11 +49,14 @@ def config(tmp_path):
 
 def test_diagnosis_measures_known_lesions(config, tmp_path, monkeypatch, capsys):
     out = tmp_path / 'diagnosis.json'
-    monkeypatch.setattr(sys, 'argv', ['diagnose_lesions.py', str(config), '--out', str(out)])
+    # specks of 1-5 voxels: the v1 rule, which has no minimum component size
+    monkeypatch.setattr(sys, 'argv', ['diagnose_lesions.py', str(config), '--out', str(out),
+                                      '--segmentation', 'phantom_v1'])
     with pytest.raises(SystemExit) as done:
         runpy.run_path(str(ROOT / 'tools/diagnose_lesions.py'), run_name='__main__')
     assert done.value.code == 0
     report = json.loads(out.read_text())
+    assert report['segmentation'] == 'phantom_v1'
     (a,), (b,) = (report['splits'][s]['subjects'] for s in ('train', 'val'))
     assert a['native'] == {'lesions': 1, 'voxels': 18, 'largest': 18,
                            'volume_ml': pytest.approx(0.018),

@@ -88,12 +88,12 @@ def test_segmentation_finds_a_small_bright_blob_not_a_thick_bright_band():
     volume[0, 18:21, 18:21] = 1.0      # small lesion in "white matter" (0.0)
     volume[0, 28:34, :] = 1.0          # thick bright band: not a local outlier
     brain = np.ones_like(volume, bool)
-    found = segment_hyperintensities(volume, brain)
+    found = segment_hyperintensities(volume, brain, 'phantom_v1')
     assert found[0, 18:21, 18:21].all()
     assert found.sum() == 9  # the band's centre equals its local median
     # The brain's rim (3 px) is excluded, so a blob at the edge is ignored.
     volume[0, 0:2, 0:2] = 1.0
-    assert segment_hyperintensities(volume, brain).sum() == 9
+    assert segment_hyperintensities(volume, brain, 'phantom_v1').sum() == 9
     with pytest.raises(ValueError, match='same shape'):
         segment_hyperintensities(volume, brain[0])
 
@@ -101,7 +101,7 @@ def test_segmentation_finds_a_small_bright_blob_not_a_thick_bright_band():
 def test_metric_restacks_subjects_and_skips_lesion_free_ones():
     import torch
 
-    metric = LesionPreservationMetric(identity_baseline=False)
+    metric = LesionPreservationMetric(identity_baseline=False, segmentation='phantom_v1')
     # Two subjects of 2 slices each; only sub_a has a lesion, found by the
     # prediction in slice 1 only.
     lesion = torch.zeros(1, 12, 12)

@@ -68,7 +68,49 @@ def test_manifest_rows_name_existing_configs_and_the_issue_columns():
     root = Path('runs')
     assert shared.train_dir(root, 1) == BY_NAME['fgsb_best_t2_2subj'].work_dir(root, 1)
     assert shared.work_dir(root, 1) == root / 'fgsb_best_t2_2subj_shared_noise' / 'seed1'
-    assert all(BY_NAME[e.trained_by].config == e.config for e in EXPERIMENTS if e.trained_by)
+    # ... and trains nothing differently: the same model and training data as its trainer
+    for e in (e for e in EXPERIMENTS if e.trained_by):
+        trainer = BY_NAME[e.trained_by]
+        if trainer.config != e.config:
+            ours, theirs = (Config.fromfile(str(ROOT / c)) for c in (e.config, trainer.config))
+            assert ours.model == theirs.model and ours.train_dataloader == theirs.train_dataloader
+            assert ours.val_dataloader == theirs.val_dataloader, e.name
+
+
+def sites_only_root(root):
+    """What subject selection reads of phantom v2's default root (splits and
+    each subject's site, no volume): 8 train, 4 test, the sites in turn."""
+    from fgsb.datasets.prepared_layout import RECORD_FILE
+
+    ids = [f'phantom_{i:03d}' for i in range(12)]
+    root.mkdir()
+    (root / 'splits.json').write_text(json.dumps({'train': ids[:8], 'test': ids[8:]}))
+    for i, subject in enumerate(ids):
+        (root / subject).mkdir()
+        (root / subject / RECORD_FILE).write_text(
+            json.dumps({'site': ('guys', 'hh', 'iop')[i % 3]}))
+    return root
+
+
+def test_cross_site_rows_train_at_one_site_and_test_at_theirs(tmp_path):
+    from fgsb.datasets.prepared_layout import select_subjects
+    from fgsb.engine.run_config import innermost_dataset
+
+    phantom_v2_study_root = sites_only_root(tmp_path / 'root')
+
+    def subjects(name, loader):
+        d = innermost_dataset(Config.fromfile(str(ROOT / BY_NAME[name].config))[loader].dataset)
+        return select_subjects(phantom_v2_study_root, d.get('split', 'train'),
+                               d.get('num_subjects'), seed=d.get('seed', 0),
+                               val_subjects=d.get('val_subjects', 0), sites=d.get('sites'))
+
+    sites = {f'phantom_{i:03d}': ('guys', 'hh', 'iop')[i % 3] for i in range(12)}
+    trained = subjects('pix2pix_t2_2subj_guys', 'train_dataloader')
+    assert len(trained) == 2 and {sites[s] for s in trained} == {'guys'}
+    assert subjects('fgsb_best_t2_2subj_guys', 'train_dataloader') == trained
+    for site in ('guys', 'hh', 'iop'):
+        tested = subjects(f'pix2pix_t2_2subj_guys_test_{site}', 'test_dataloader')
+        assert tested and {sites[s] for s in tested} == {site}
 
 
 def test_bar_compares_seed_means_against_the_larger_seed_spread():
@@ -141,3 +183,19 @@ def test_unknown_experiment_is_refused(capsys):
     with pytest.raises(SystemExit):
         run_study_v2.parse_args(['--only', 'nope'])
     assert 'unknown experiment(s) nope' in capsys.readouterr().err
+
+
+def test_a_row_scoring_another_rows_seeds_never_trains_them(monkeypatch, capsys):
+    calls = []
+    for step in ('train', 'score'):
+        monkeypatch.setattr(run_study_v2, f'{step}_seed',
+                            lambda e, s, _, step=step: calls.append((step, e.name, s)))
+    finished = {('pix2pix_flair_2subj', 0)}
+    monkeypatch.setattr(run_study_v2, 'training_finished',
+                        lambda d: (d.parent.name, int(d.name[4:])) in finished)
+    settings = run_study_v2.StudySettings(work_root=Path('runs'))
+    row = BY_NAME['pix2pix_flair_2subj_heldout_lesions']
+    assert run_study_v2.run([row], settings, seeds=(0, 1)) == []
+    # seed 0 of the trainer is trained: scored; seed 1 is not: skipped, never trained
+    assert calls == [('score', row.name, 0)]
+    assert 'seed 1: not trained yet (by pix2pix_flair_2subj), skipped' in capsys.readouterr().out

@@ -5,6 +5,7 @@ through the synthesis path, and write the table, the curves and the report.
     python tools/run_study_v2.py --only pix2pix_t2_2subj fgsb_best_t2_2subj
     python tools/run_study_v2.py --list                # the manifest
     python tools/run_study_v2.py --collect-only        # tables + curves of scored seeds
+    python tools/run_study_v2.py --collect-only --figure  # + the lesion figure
     python tools/run_study_v2.py --only fgsb_best_t2_2subj --validation-samples 1 4 8
 
 ``--validation-samples`` scores the first seed on the validation subjects
@@ -42,6 +43,8 @@ def parse_args(argv=None):
     parser.add_argument('--readme', default='README.md',
                         help="file whose quick-start markers get the results table ('': none)")
     parser.add_argument('--collect-only', action='store_true', help='train and score nothing')
+    parser.add_argument('--figure', action='store_true',
+                        help='also draw the held-out lesion slices of every T1->FLAIR method')
     parser.add_argument('--train-only', action='store_true', help='score nothing')
     parser.add_argument('--score-only', action='store_true',
                         help='train nothing; score the seeds whose training has finished')
@@ -78,12 +81,14 @@ def run(experiments, settings, seeds, train_only=False, score_only=False):
         for seed in experiment.seeds:
             if seeds and seed not in seeds:
                 continue
-            if score_only and not training_finished(experiment.train_dir(settings.work_root,
-                                                                          seed)):
-                print(f'[study] {experiment.name} seed {seed}: not trained yet, skipped')
+            trained = training_finished(experiment.train_dir(settings.work_root, seed))
+            if (score_only or experiment.trained_by) and not trained:
+                # a trained_by row scores its trainer's seeds and never trains them
+                by = f' (by {experiment.trained_by})' if experiment.trained_by else ''
+                print(f'[study] {experiment.name} seed {seed}: not trained yet{by}, skipped')
                 continue
             try:
-                if not score_only:
+                if not (score_only or experiment.trained_by):
                     train_seed(experiment, seed, settings)
                 if not train_only:
                     score_seed(experiment, seed, settings)
@@ -122,6 +127,19 @@ def collect(args):
           f'{drawn} learning curve(s) in {out / STEM}_curves.png')
 
 
+def draw_figure(args):
+    from fgsb.study.v2.lesion_figure import draw_lesion_figure
+
+    try:
+        path = draw_lesion_figure(EXPERIMENTS, args.settings.work_root,
+                                  Path(args.out_dir) / f'{STEM}_lesions.png',
+                                  threads=args.settings.threads)
+    except (ValueError, RuntimeError, OSError) as err:  # options, data, a checkpoint
+        raise SystemExit(f'error: figure: {err}') from err
+    print(f'[study] lesion figure written to {path}' if path else
+          '[study] no held-out lesion row has a scored seed 0: no lesion figure')
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.list:
@@ -136,6 +154,8 @@ def main(argv=None):
     failed = [] if args.collect_only else run(args.experiments, args.settings, args.seeds,
                                               args.train_only, args.score_only)
     collect(args)
+    if args.figure:
+        draw_figure(args)
     if failed:
         print(f'[study] failed: {", ".join(f"{n} seed {s}" for n, s in failed)}',
               file=sys.stderr)

@@ -22,7 +22,7 @@ from fgsb.registry import DATASETS
 
 from .lesion_detection import SIZE_BINS, detection_counts, lesion_components, size_bin
 from .lesion_metric import dice_score, lesion_contrast, recall_score
-from .lesion_segmentation import segment_hyperintensities
+from .lesion_segmentation import DEFAULT_RULE, segment_hyperintensities
 
 SPLITS = (('train', 'train_dataloader'), ('val', 'val_dataloader'))
 
@@ -68,15 +68,16 @@ def network_stacks(dataset, subject):
     return {key: np.stack([s[key][0].numpy() for s in samples]) for key in keys}
 
 
-def network_measures(stacks):
-    """Census, slice share, contrast and the segmentation's scores at network size."""
+def network_measures(stacks, rule=DEFAULT_RULE):
+    """Census, slice share, contrast and the scores of the segmentation ``rule``
+    (``lesion_segmentation.RULES``) at network size."""
     lesion, brain = stacks[LESION_MASK] > 0, stacks[BRAIN_MASK] > 0
     census = lesion_census(lesion)
     census['slices'] = int(len(lesion))
     census['slices_with_lesion'] = int(lesion.reshape(len(lesion), -1).any(axis=1).sum())
     for role in (SOURCE, TARGET):
         census[f'contrast_{role}'] = lesion_contrast(stacks[role], brain, lesion)
-    found = segment_hyperintensities(stacks[TARGET], brain)
+    found = segment_hyperintensities(stacks[TARGET], brain, rule)
     counts = detection_counts(found, lesion)
     census['segmentation_real'] = dict(
         dice=dice_score(found, lesion) if lesion.any() else None,
@@ -110,11 +111,12 @@ def split_dataset_config(cfg, loader):
     return dataset_cfg
 
 
-def diagnose_config(config, cfg_options=None):
+def diagnose_config(config, cfg_options=None, segmentation=DEFAULT_RULE):
     """The measures of every training and validation subject of ``config``, and
-    each split's totals: a JSON-able dict."""
+    each split's totals (``segmentation``: the rule scored on the real FLAIR):
+    a JSON-able dict."""
     cfg = load_config(config, cfg_options)
-    report = dict(config=str(config), splits={})
+    report = dict(config=str(config), segmentation=segmentation, splits={})
     for split, loader in SPLITS:
         if cfg.get(loader) is None:
             continue
@@ -125,7 +127,8 @@ def diagnose_config(config, cfg_options=None):
         subjects = [dict(subject=subject,
                          native=native_measures(dataset.data_root / subject, dataset.source,
                                                 dataset.target, percentiles, dataset.axis),
-                         network=network_measures(network_stacks(dataset, subject)))
+                         network=network_measures(network_stacks(dataset, subject),
+                                                  segmentation))
                     for subject in dataset.subjects]
         report['splits'][split] = dict(source=dataset.source, target=dataset.target,
                                        size=dataset.size, subjects=subjects,

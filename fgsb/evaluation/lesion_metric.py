@@ -31,7 +31,7 @@ from fgsb.datasets.batch_keys import BRAIN_MASK, LESION_MASK, TARGET
 from fgsb.registry import METRICS
 
 from .lesion_detection import SIZE_BINS, detection_counts, pooled_rates
-from .lesion_segmentation import segment_hyperintensities
+from .lesion_segmentation import DEFAULT_RULE, segment_hyperintensities, segmentation_rule
 from .volume_synthesis_metric import VolumeSynthesisMetric
 
 LESION_NAMES = ('Dice', 'Recall', 'Dice_real', 'Recall_real', 'Lesion_contrast',
@@ -121,7 +121,16 @@ class LesionPreservationMetric(VolumeSynthesisMetric):
     ``lesions_found<bin>``, ``lesions_found<bin>_real``, ``FP_lesions``,
     ``FP_lesions_real``). Select it for a FLAIR run with
     ``--cfg-options test_evaluator.type=LesionPreservationMetric``.
+
+    ``segmentation`` is the rule of ``segment_hyperintensities`` (a name of
+    ``lesion_segmentation.RULES`` or a dict of its parameters), applied
+    alike to the synthetic and the real FLAIR.
     """
+
+    def __init__(self, segmentation=DEFAULT_RULE, **kwargs):
+        super().__init__(**kwargs)
+        self.segmentation = segmentation
+        segmentation_rule(segmentation)  # refuse an unknown rule before any inference
 
     def process(self, data_batch, data_samples):
         super().process(data_batch, data_samples)
@@ -141,7 +150,8 @@ class LesionPreservationMetric(VolumeSynthesisMetric):
         for row in self.per_subject:
             v = volumes[row['subject']]
             truth = v[LESION_MASK]
-            segmented = {suffix: (volume, segment_hyperintensities(volume, v[BRAIN_MASK]))
+            segmented = {suffix: (volume, segment_hyperintensities(volume, v[BRAIN_MASK],
+                                                                   self.segmentation))
                          for suffix, volume in (('', v['pred']), ('_real', v[TARGET]))}
             scores = voxel_scores(segmented, v[BRAIN_MASK], truth) if truth.any() else None
             row['lesion_voxels'] = int(truth.sum())

@@ -3,12 +3,13 @@
 The slices are fixed by the data, not by any result: in each of the first
 two test subjects with lesions, the slice with the most ground-truth
 lesion voxels. The ground-truth lesion outline is red on every panel; on
-FLAIR panels the fixed segmentation of that panel is cyan.
+FLAIR panels the fixed segmentation of that panel is cyan (study v1's rule,
+or none: ``plot_panels(segmentation_rule=None)``).
 """
 from fgsb.datasets.batch_keys import BRAIN_MASK, LESION_MASK, META, SOURCE, TARGET
 from fgsb.fileio import atomic_path
 from .experiments import FLAIR, GROUP_SLUGS, GROUPS
-from .runner import experiment_config
+from .runner import LESION_RULE, experiment_config
 
 
 def draw_figures(rows, settings, out_dir):
@@ -30,8 +31,6 @@ def draw_figures(rows, settings, out_dir):
 
 def figure_panels(members, settings):
     """The figure's samples and ``[(title, [image a sample])]``: source, real, each method."""
-    import torch
-
     from fgsb.apis import load_model
     from fgsb.registry import DATASETS
 
@@ -45,15 +44,23 @@ def figure_panels(members, settings):
             panels.append(('T1 (source)', [s[SOURCE][0].numpy() for s in samples]))
             panels.append((f'real {dataset.target}', [s[TARGET][0].numpy() for s in samples]))
         model = load_model(cfg, member['record']['checkpoint'], device='cpu')
-        torch.manual_seed(0)  # the bridge's noise: the same draw for every run
-        with torch.no_grad():
-            prediction = model.translate(torch.stack([s[SOURCE] for s in samples]))
-        panels.append((experiment.label, list(prediction.float().numpy()[:, 0])))
+        panels.append((experiment.label, translate_slices(model, samples)))
     return samples, panels
 
 
-def plot_panels(samples, panels, flair, path):
-    """A grid, a row a sample and a column a panel, written atomically to ``path``."""
+def translate_slices(model, samples):
+    """The model's image of each sample, a 2-D array each."""
+    import torch
+
+    torch.manual_seed(0)  # the bridge's noise: the same draw for every run
+    with torch.no_grad():
+        prediction = model.translate(torch.stack([s[SOURCE] for s in samples]))
+    return list(prediction.float().numpy()[:, 0])
+
+
+def plot_panels(samples, panels, flair, path, segmentation_rule=LESION_RULE):
+    """A grid, a row a sample and a column a panel, written atomically to ``path``;
+    ``segmentation_rule`` (None: none) segments the FLAIR panels after the source."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -69,8 +76,9 @@ def plot_panels(samples, panels, flair, path):
             ax = axes[r, c]
             # Transposed, origin below: left-right across, anterior up.
             ax.imshow(images[r].T, cmap='gray', vmin=-1, vmax=1, origin='lower')
-            if flair and c > 0:
-                found = segment_hyperintensities(images[r][None], brain[None])[0]
+            if flair and c > 0 and segmentation_rule is not None:
+                found = segment_hyperintensities(images[r][None], brain[None],
+                                                 segmentation_rule)[0]
                 if found.any():
                     ax.contour(found.T, levels=[0.5], colors='cyan', linewidths=0.6,
                                origin='lower')

@@ -26,6 +26,8 @@ from .records import METRICS, RECORD, read_record
 from .settings import NO_IN_TRAINING_VALIDATION
 
 ROOT = Path(__file__).resolve().parents[2]
+# study v1's numbers (docs/results.md) were scored with the v1 lesion rule
+LESION_RULE = 'phantom_v1'
 
 
 def check_configs_exist(experiments, tool):
@@ -42,7 +44,8 @@ def study_options(experiment, settings):
     """The --cfg-options of one experiment's runs: the study's, then the user's."""
     options = [NO_IN_TRAINING_VALIDATION]
     if experiment.task == FLAIR:
-        options.append('test_evaluator.type=LesionPreservationMetric')
+        options += ['test_evaluator.type=LesionPreservationMetric',
+                    f'test_evaluator.segmentation={LESION_RULE}']
     if settings.validation:
         # Same seed in every data set, so train and val carve the same subjects.
         cfg = load_config(str(ROOT / experiment.config), list(settings.cfg_options))

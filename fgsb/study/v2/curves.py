@@ -15,7 +15,9 @@ def draw_curves(experiments, root, path):
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=False)
     drawn = 0
     for ax, task in zip(axes, (T2, FLAIR)):
-        for index, experiment in enumerate(e for e in experiments if e.task == task):
+        # a trained_by row's curve is its trainer's: drawn once, under the trainer
+        rows = (e for e in experiments if e.task == task and not e.trained_by)
+        for index, experiment in enumerate(rows):
             colour = f'C{index}'
             for seed in experiment.seeds:
                 curve = read_curve(experiment.work_dir(root, seed))

@@ -16,10 +16,18 @@ def _cell(value, digits):
     return 'n/a' if value is None else f'{value:.{digits}f}'
 
 
+def _dice(row):
+    """Lesion Dice ± its seed std, with the real FLAIR's (the segmentation's ceiling)."""
+    text = _pm(row['Dice_mean'], row['Dice_seed_std'], 3)
+    real = row.get('Dice_real_mean')
+    return text if real is None else f'{text} ({real:.3f})'
+
+
 def task_table(rows):
     lines = ['| experiment | method | prior | seeds | iterations (best val) | PSNR (dB) | '
-             'PSNR subject std | SSIM | NRMSE | v1 PSNR / SSIM | Dice | train CPU a seed |',
-             '|---|---|---|---|---|---|---|---|---|---|---|---|']
+             'PSNR subject std | SSIM | NRMSE | v1 PSNR / SSIM | through-plane error | '
+             'Dice (real FLAIR) | train CPU a seed |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
         lines.append(
             f'| `{r["experiment"]}` | {r["method"]} | {r["prior"] or "-"} | {r["seeds"]} | '
@@ -27,7 +35,8 @@ def task_table(rows):
             f'{_pm(r["PSNR_mean"], r["PSNR_seed_std"], 2)} | {_cell(r["PSNR_subject_std"], 2)} | '
             f'{_pm(r["SSIM_mean"], r["SSIM_seed_std"], 4)} | {_cell(r["NRMSE_mean"], 4)} | '
             f'{_cell(r["PSNR_slices_mean"], 2)} / {_cell(r["SSIM_slices_mean"], 4)} | '
-            f'{_pm(r["Dice_mean"], r["Dice_seed_std"], 3)} | {duration(r["train_cpu_s"])} |')
+            f'{_cell(r["through_plane_error"], 4)} | {_dice(r)} | '
+            f'{duration(r["train_cpu_s"])} |')
     return lines
 
 
@@ -80,12 +89,17 @@ def quick_start_table(rows):
 def markdown_text(rows, work_root):
     lines = ['<!-- written by tools/run_study_v2.py; do not edit by hand -->',
              f'Work root `{work_root}`; scores are means over seeds (± the seed std, ddof 1) '
-             'of the per-seed means over the 4 test subjects, at native resolution inside '
-             'the brain.', '']
+             'of the per-seed means over the 4 test subjects (unless a section names other '
+             'subjects), at native resolution inside the brain; Dice is of the 128-px '
+             'slices (docs/lesions.md), in brackets the same segmentation on the real '
+             'FLAIR.', '']
     for task in (T2, FLAIR):
-        members = [r for r in rows if r['task'] == task]
-        if members:
-            lines += [f'### {TASK_TITLES[task]}', '', *task_table(members), '']
+        for evaluated_on in dict.fromkeys(BY_NAME[r['experiment']].evaluated_on for r in rows):
+            members = [r for r in rows if r['task'] == task
+                       and BY_NAME[r['experiment']].evaluated_on == evaluated_on]
+            if members:
+                where = '' if evaluated_on == 'test' else f', scored on the {evaluated_on}'
+                lines += [f'### {TASK_TITLES[task]}{where}', '', *task_table(members), '']
     lines += ['### The bar', '', *bar_lines(rows), '']
     # a row that scores another row's seeds trained nothing of its own
     total_cpu = sum(r['train_cpu_s'] * r['seeds'] for r in rows

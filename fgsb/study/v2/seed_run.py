@@ -17,11 +17,12 @@ from fgsb.engine.validation_stopping_hook import should_stop
 from fgsb.fileio import write_json_atomic
 from fgsb.study.records import METRICS, RECORD, read_json, read_record
 from fgsb.study.runner import ROOT, command_line, last_checkpoint, run_tool
-from .manifest import FLAIR
+from .manifest import BY_NAME, FLAIR
 from .native_scoring import score_checkpoint
 
 NATIVE = 'native_scores.json'
 BEST_PATTERN = 'best_PSNR_iter_*.pth'
+LESION_RULE = 'phantom_v2'  # lesion_segmentation.RULES: chosen on phantom v2's training subjects
 
 
 def training_finished(work_dir):
@@ -52,7 +53,10 @@ def seed_options(experiment, seed, settings):
 
 
 def test_options(experiment):
-    return ['test_evaluator.type=LesionPreservationMetric'] if experiment.task == FLAIR else []
+    if experiment.task != FLAIR:
+        return []
+    return ['test_evaluator.type=LesionPreservationMetric',
+            f'test_evaluator.segmentation={LESION_RULE}']
 
 
 def sampling_args(experiment):
@@ -114,10 +118,12 @@ def score_seed(experiment, seed, settings, split='test', samples=None, nfe=None)
         return record
     curve = read_curve(train_dir)
     best = best_entry(curve)
+    # a trained_by row's seeds were trained by its trainer's config and options
+    trainer = BY_NAME[experiment.trained_by] if experiment.trained_by else experiment
     record.update(
-        train_command=command_line('train.py', [experiment.config, '--work-dir',
+        train_command=command_line('train.py', [trainer.config, '--work-dir',
                                                 str(train_dir), '--cfg-options',
-                                                *seed_options(experiment, seed, settings)]),
+                                                *seed_options(trainer, seed, settings)]),
         checkpoint=str(checkpoint), best_iteration=best['iteration'],
         best_val_PSNR=best['metrics']['PSNR'], iterations=curve['entries'][-1]['iteration'],
         stopped_early=bool(curve.get('stopped_early')),

@@ -1,9 +1,10 @@
 """One row of ``docs/results/phantom_study_v2.csv`` an experiment.
 
-The columns are the study's contract with later work (lesions, volumes,
-SynDiff add rows, not columns): the issue's list, then the extras that say
-how each number was reached. Scores are means over seeds of the per-seed
-means over test subjects; ``*_seed_std`` is the sample standard deviation
+The columns are the study's contract with later work: the issue's list,
+unchanged and first (later work adds rows), then the extras that say how
+each number was reached, appended at the end. Scores are means over seeds
+of the per-seed means over the scored subjects (the test split, or those
+``evaluated_on`` names); ``*_seed_std`` is the sample standard deviation
 (ddof 1) of those per-seed means, ``PSNR_subject_std`` the mean over seeds of
 the spread over test subjects. Headline scores are the native-resolution
 brain scores (``native_scores.json``); ``*_slices_mean`` keep the v1
@@ -25,7 +26,7 @@ CSV_COLUMNS = DESCRIPTIVE + (
     'train_cpu_s',
     # extras
     'PSNR_subject_std', 'PSNR_slices_mean', 'SSIM_slices_mean', 'best_iteration',
-    'val_PSNR', 'samples', 'train_wall_s')
+    'val_PSNR', 'samples', 'train_wall_s', 'Dice_real_mean', 'evaluated_on')
 
 
 def _mean(values):
@@ -44,6 +45,9 @@ def experiment_row(experiment, root):
     records, slices, natives = zip(*seeds)
     native = {k: [n['mean'][k] for n in natives] for k in ('PSNR', 'SSIM', 'NRMSE')}
     dice = [m['Dice']['mean'] for m in slices if m.get('Dice', {}).get('mean') is not None]
+    # the same segmentation on the real FLAIR: the ceiling of Dice_mean
+    dice_real = [m['Dice_real']['mean'] for m in slices
+                 if m.get('Dice_real', {}).get('mean') is not None]
     detection = [m['Detection_rate']['mean'] for m in slices if 'Detection_rate' in m]
     through_plane = [n['mean']['through_plane_error'] for n in natives
                      if 'through_plane_error' in n['mean']]
@@ -68,6 +72,8 @@ def experiment_row(experiment, root):
         'val_PSNR': _mean([r['best_val_PSNR'] for r in records]),
         'samples': natives[0]['samples'],
         'train_wall_s': _mean([r['train_wall_s'] for r in records]),
+        'Dice_real_mean': _mean(dice_real),
+        'evaluated_on': experiment.evaluated_on,
     }
     return row
 
