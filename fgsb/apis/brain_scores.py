@@ -23,11 +23,16 @@ from fgsb.evaluation.intensity_scale import to_unit_range
 from .reorientation import Reorientation
 
 
+def on_output_scale(data, brain, lo, hi):
+    """``data`` normalised by the range ``(lo, hi)`` onto [0, 1] (clipped), 0
+    outside the brain."""
+    return np.where(brain, to_unit_range(normalise(data, lo, hi)), 0.0).astype(np.float32)
+
+
 def real_on_output_scale(data, brain, settings, name):
     """A real scan on the synthesis output scale: its robust brain
     percentiles on [0, 1] (clipped), 0 outside the brain."""
-    lo, hi = normalisation_range(data, brain, settings.slices, name)
-    return np.where(brain, to_unit_range(normalise(data, lo, hi)), 0.0).astype(np.float32)
+    return on_output_scale(data, brain, *normalisation_range(data, brain, settings.slices, name))
 
 
 def bounding_box(mask):

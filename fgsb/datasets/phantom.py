@@ -20,6 +20,7 @@ the version. A root is only ever rewritten where the phantom wrote it.
 See docs/phantom.md.
 """
 import contextlib
+import dataclasses
 import fcntl
 import numbers
 import os
@@ -101,13 +102,17 @@ def phantom_meta(num_subjects=12, seed=0, field_strength=None, num_test=4, max_l
     return meta
 
 
-def _subject(meta, index):
-    """Subject ``index`` of the root described by ``meta``, and its record (or None)."""
+def root_subject(meta, index, noise_scale=1.0):
+    """Subject ``index`` of the root described by ``meta``, and its record (or
+    None). ``noise_scale`` scales a version-2 site's noise (0: the noiseless
+    acquisition of ``phantom_oracle``; every other draw is unchanged)."""
     if meta['version'] == 1:
         return generate_subject(index, meta['seed'], meta['field_strength'],
                                 max_lesions=meta['max_lesions'],
                                 downsample=meta['downsample']), None
     site = SITES[site_of_subject(index, meta['sites'])]  # names checked by phantom_meta
+    if noise_scale != 1.0:
+        site = dataclasses.replace(site, noise=site.noise * float(noise_scale))
     subject = generate_subject_v2(index, meta['seed'], site, head=meta['head'],
                                   downsample=meta['downsample'])
     return subject, {'generator': GENERATOR, 'version': meta['version'],
@@ -173,7 +178,7 @@ def generate_phantom(out_dir, num_subjects=12, seed=0, field_strength=None, num_
         from tqdm import tqdm
         indices = tqdm(indices, desc=f'phantom {root.name}', unit='subject')
     for index in indices:
-        subject, record = _subject(meta, index)
+        subject, record = root_subject(meta, index)
         if on_subject is not None:
             on_subject(index, subject, None if record is None else record['site'])
         # atomically, replacing the phantom's older version of the folder

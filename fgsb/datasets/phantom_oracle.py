@@ -11,13 +11,11 @@ set to 0. ``phantom_acquisition.acquire`` still draws the noise (and scales
 it by 0), so every other draw, the anatomy, lesions and bias field, is the
 subject's own.
 """
-import dataclasses
 from pathlib import Path
 
 import numpy as np
 
-from .phantom_sites import SITES, site_of_subject
-from .phantom_subject_v2 import generate_subject_v2
+from .phantom import root_subject
 from .prepared_layout import RECORD_FILE, read_splits, read_subject_record
 
 
@@ -40,9 +38,5 @@ def noise_free_contrast(root, subject, modality, noise_scale=0.0):
     if not meta or meta.get('version') != 2:
         raise ValueError(f'{root}: not a phantom version 2 root (splits.json meta '
                          f'{meta!r}); the noise-free contrast needs the generator')
-    index = subject_index(root, subject)
-    site = SITES[site_of_subject(index, meta['sites'])]
-    quiet = dataclasses.replace(site, noise=site.noise * float(noise_scale))
-    volumes = generate_subject_v2(index, meta['seed'], quiet, head=meta['head'],
-                                  downsample=meta['downsample'])
+    volumes, _ = root_subject(meta, subject_index(root, subject), noise_scale)
     return np.asarray(volumes[modality], np.float32)

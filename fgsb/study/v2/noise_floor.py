@@ -12,7 +12,7 @@ against it.
 """
 import numpy as np
 
-from fgsb.apis.brain_scores import brain_box_scores, real_on_output_scale
+from fgsb.apis.brain_scores import brain_box_scores, on_output_scale
 from fgsb.apis.reorientation import Reorientation
 from fgsb.apis.synthesis_settings import synthesis_settings
 from fgsb.datasets.batch_keys import BRAIN_MASK
@@ -20,8 +20,6 @@ from fgsb.datasets.nifti_io import load_volume
 from fgsb.datasets.phantom_oracle import noise_free_contrast
 from fgsb.datasets.prepared_layout import volume_path
 from fgsb.datasets.slice_pipeline import normalisation_range
-from fgsb.datasets.slice_preprocessing import normalise
-from fgsb.evaluation.intensity_scale import to_unit_range
 from .native_scoring import SCORES, split_subjects
 
 
@@ -34,11 +32,10 @@ def floor_scores(root, subject, settings):
     image, real = load_volume(target_path)
     _, brain = load_volume(volume_path(folder, BRAIN_MASK))
     brain = brain > 0
-    # the real scan's own range, so that the oracle differs from it by the noise alone
+    # the real scan's own range for both, so that they differ by the noise alone
     lo, hi = normalisation_range(real, brain, settings.slices, str(target_path))
     clean = noise_free_contrast(root, subject, settings.target)
-    oracle = np.where(brain, to_unit_range(normalise(clean, lo, hi)), 0.0).astype(np.float32)
-    scored = real_on_output_scale(real, brain, settings, str(target_path))
+    oracle, scored = (on_output_scale(v, brain, lo, hi) for v in (clean, real))
     orientation = Reorientation.from_affine(image.affine)
     oracle, scored, brain = (orientation.forward(v) for v in (oracle, scored, brain))
     return brain_box_scores(oracle, scored, brain, axis=settings.slices.axis)
