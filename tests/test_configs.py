@@ -53,6 +53,8 @@ def tiny_options(cfg, data_root, work_dir):
             options += [f'{path}.phantom.{k}={v}' for k, v in TINY_PHANTOM.items()]
             if dataset.phantom.get('sites'):  # a version-2 config on the version-1 tiny root
                 options.append(f'{path}.phantom.sites=None')
+            if dataset.phantom.get('head'):  # version 1 has no head layers
+                options.append(f'{path}.phantom.head=False')
     model = cfg.model
     if model.type == 'SynDiff':
         options += [f'model.{name}.{key}={value}'.replace(' ', '')

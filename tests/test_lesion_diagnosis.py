@@ -77,9 +77,15 @@ def test_diagnosis_measures_known_lesions(config, tmp_path, monkeypatch, capsys)
         'slice_share': 2 * 9 / 400 / 6, 'slice_share_with_lesion': 9 / 400,
         'lesion_recall': 1.0, 'precision': 1.0})
     assert 'prior' not in b['network']
+    # the lesions' T1w (60) is nowhere else in the brain: their bin holds lesion
+    # only, and a lookup from T1w keeps the whole FLAIR contrast
+    assert a['network']['lookalikes'] == pytest.approx(
+        {'lesion_share': 1.0, 'prevalence': 18 / 1536, 'contrast_real': 2.0,
+         'contrast_lookalike': 2.0})
     totals = report['splits']['train']['totals']
     assert totals['slices'] == 6 and totals['lesion_slice_share'] == pytest.approx(2 / 6)
-    assert 'total' in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert 'total' in printed and 'T1w look-alikes' in printed
 
 
 def test_diagnosis_reports_a_missing_config_in_one_line(tmp_path, capsys):

@@ -6,8 +6,10 @@ and in the network-size slices training sees; the share of training slices
 that hold a lesion; how far the lesions stand out from the brain around
 them in the source (T1w) and the target (FLAIR) in the training's
 normalised units; and what the fixed lesion segmentation scores on the
-real FLAIR (the ceiling of the lesion metrics); and, where the training set
-has a prior, how much of the slice and of the lesions its map ``M`` covers.
+real FLAIR (the ceiling of the lesion metrics); how much of the lesions'
+FLAIR contrast their T1w value explains (``source_lookalikes``); and, where
+the training set has a prior, how much of the slice and of the lesions its
+map ``M`` covers.
 ``tools/diagnose_lesions.py`` prints and writes it.
 """
 import numpy as np
@@ -23,6 +25,7 @@ from fgsb.registry import DATASETS
 from .lesion_detection import SIZE_BINS, detection_counts, lesion_components, size_bin
 from .lesion_metric import dice_score, lesion_contrast, recall_score
 from .lesion_segmentation import DEFAULT_RULE, segment_hyperintensities
+from .source_lookalikes import lookalike_measures
 
 SPLITS = (('train', 'train_dataloader'), ('val', 'val_dataloader'))
 
@@ -84,6 +87,7 @@ def network_measures(stacks, rule=DEFAULT_RULE):
         recall=recall_score(found, lesion), found=counts['found'],
         false_positives=counts['false_positives'],
         found_sizes={name: counts[f'found_{name}'] for name, _, _ in SIZE_BINS})
+    census['lookalikes'] = lookalike_measures(stacks[SOURCE], stacks[TARGET], brain, lesion)
     if PRIOR in stacks:
         census['prior'] = prior_measures(stacks[PRIOR], lesion)
     return census
@@ -183,6 +187,7 @@ def format_report(report):
                      f'{"/".join(str(v) for v in totals["network_sizes"].values()):<18}'
                      f'{totals["slices_with_lesion"]:>5}/{totals["slices"]:<5}'
                      f'  (share {_number(totals["lesion_slice_share"])})')
+    lines += lookalike_lines(report)
     lines += prior_lines(report)
     lines.append('contrast c.: mean in the lesions minus the 2-px brain ring around them, '
                  'in the normalised [-1, 1] units of the 128-px slices; seg: the fixed '
@@ -203,4 +208,20 @@ def prior_lines(report):
         lines.append(f'{split:<6}{row["subject"]:<14}{_number(prior["slice_share"], 4):>12}'
                      f'{_number(prior["slice_share_with_lesion"], 4):>18}'
                      f'{_number(prior["lesion_recall"]):>15}{_number(prior["precision"]):>11}')
+    return lines
+
+
+def lookalike_lines(report):
+    """What the T1w value explains of each lesion-bearing subject's FLAIR contrast."""
+    rows = [(split, row) for split, block in report['splits'].items()
+            for row in block['subjects'] if row['network'].get('lookalikes')]
+    if not rows:
+        return []
+    lines = [f'{"T1w look-alikes":<20}{"lesion share":>13}{"prevalence":>11}'
+             f'{"FLAIR c. real":>15}{"painted from T1w bin":>22}']
+    for split, row in rows:
+        found = row['network']['lookalikes']
+        lines.append(f'{split:<6}{row["subject"]:<14}{_number(found["lesion_share"]):>13}'
+                     f'{_number(found["prevalence"]):>11}{_number(found["contrast_real"]):>15}'
+                     f'{_number(found["contrast_lookalike"]):>22}')
     return lines

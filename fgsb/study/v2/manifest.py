@@ -110,6 +110,14 @@ EXPERIMENTS = (
                  evaluated_on=f'test subjects at {site}')
       for method, label in (('pix2pix', PIX2PIX), ('fgsb_best', FGSB_BEST))
       for site in PHANTOM_SITES),
+    # Brain-extracted against the `--head` phantom: the study v1 explanation
+    # (a half-way bridge state) predicts that FGSB as written fares better
+    # with the extra-cerebral tissue there.
+    Experiment('pix2pix_t2_2subj_head', _config('pix2pix_t2_2subj_head'), T2, PIX2PIX,
+               phantom='head'),
+    *(Experiment(f'{method}_t2_2subj_head', _config(f'{method}_t2_2subj_head'), T2, label,
+                 phantom='head', seeds=(0,))
+      for method, label in (('fgsb_method', FGSB_PAPER), ('fgsb_best', FGSB_BEST))),
     Experiment('syndiff_t2_2subj', _config('syndiff_t2_2subj'), T2, SYNDIFF),
     # Whole volumes (docs/volumes.md): 2.5D input, and the same seeds of a
     # stochastic model with the latent and the bridge (or diffusion) noise

@@ -1,6 +1,7 @@
 """The v2 study's Markdown: a table a task, the bar, the cost, the commands."""
 from fgsb.study.report import duration
-from .manifest import BAR_PAIRS, BY_NAME, FLAIR, T2
+from .comparisons import cross_site_lines, data_size_lines, head_lines
+from .manifest import BAR_PAIRS, BY_NAME, FLAIR, PIX2PIX, T2
 
 TASK_TITLES = {T2: 'T1->T2', FLAIR: 'T1->FLAIR with lesions'}
 BAR_MEASURES = ('PSNR', 'SSIM')
@@ -23,19 +24,29 @@ def _dice(row):
     return text if real is None else f'{text} ({real:.3f})'
 
 
-def task_table(rows):
+def _detection(row):
+    """Lesion-wise detection rate small / medium / large, and FP lesions a subject."""
+    rates = [row.get(f'detection_{name}') for name in ('small', 'medium', 'large')]
+    return f'{" / ".join(_cell(v, 3) for v in rates)} ({_cell(row.get("FP_lesions"), 1)})'
+
+
+def task_table(rows, lesions=False):
+    """One row an experiment; with ``lesions`` also the detection by lesion size."""
+    lesion_head, lesion_rule = (' detection small / medium / large (FP a subject) |', '---|') \
+        if lesions else ('', '')
     lines = ['| experiment | method | prior | seeds | iterations (best val) | PSNR (dB) | '
              'PSNR subject std | SSIM | NRMSE | v1 PSNR / SSIM | through-plane error | '
-             'Dice (real FLAIR) | train CPU a seed |',
-             '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
+             'Dice (real FLAIR) |' + lesion_head + ' train CPU a seed |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|' + lesion_rule + '---|']
     for r in rows:
+        lesion_cell = f' {_detection(r)} |' if lesions else ''
         lines.append(
             f'| `{r["experiment"]}` | {r["method"]} | {r["prior"] or "-"} | {r["seeds"]} | '
             f'{r["iterations"]:.0f} ({r["best_iteration"]:.0f}) | '
             f'{_pm(r["PSNR_mean"], r["PSNR_seed_std"], 2)} | {_cell(r["PSNR_subject_std"], 2)} | '
             f'{_pm(r["SSIM_mean"], r["SSIM_seed_std"], 4)} | {_cell(r["NRMSE_mean"], 4)} | '
             f'{_cell(r["PSNR_slices_mean"], 2)} / {_cell(r["SSIM_slices_mean"], 4)} | '
-            f'{_cell(r["through_plane_error"], 4)} | {_dice(r)} | '
+            f'{_cell(r["through_plane_error"], 4)} | {_dice(r)} |{lesion_cell} '
             f'{duration(r["train_cpu_s"])} |')
     return lines
 
@@ -99,7 +110,16 @@ def markdown_text(rows, work_root):
                        and BY_NAME[r['experiment']].evaluated_on == evaluated_on]
             if members:
                 where = '' if evaluated_on == 'test' else f', scored on the {evaluated_on}'
-                lines += [f'### {TASK_TITLES[task]}{where}', '', *task_table(members), '']
+                lines += [f'### {TASK_TITLES[task]}{where}', '',
+                          *task_table(members, lesions=task == FLAIR), '']
+    comparisons = (
+        ('The data-size curve (T1->T2)', data_size_lines(rows)),
+        ('Across sites (T1->T2, 2 training subjects)', cross_site_lines(rows)),
+        ('Brain-extracted and head (T1->T2, 2 training subjects)', head_lines(rows, PIX2PIX)))
+    for title, table in comparisons:
+        if table:
+            lines += [f'### {title}', '', 'PSNR (dB) ± seed std / SSIM (seeds).', '',
+                      *table, '']
     lines += ['### The bar', '', *bar_lines(rows), '']
     # a row that scores another row's seeds trained nothing of its own
     total_cpu = sum(r['train_cpu_s'] * r['seeds'] for r in rows

@@ -16,6 +16,7 @@ import io
 
 import numpy as np
 
+from fgsb.evaluation.lesion_detection import SIZE_BINS
 from .seed_run import read_seed
 
 DESCRIPTIVE = ('experiment', 'task', 'method', 'prior', 'phantom', 'train_site',
@@ -26,7 +27,10 @@ CSV_COLUMNS = DESCRIPTIVE + (
     'train_cpu_s',
     # extras
     'PSNR_subject_std', 'PSNR_slices_mean', 'SSIM_slices_mean', 'best_iteration',
-    'val_PSNR', 'samples', 'train_wall_s', 'Dice_real_mean', 'evaluated_on')
+    'val_PSNR', 'samples', 'train_wall_s', 'Dice_real_mean', 'evaluated_on',
+    # lesion-wise detection by lesion size (lesion_detection.SIZE_BINS) and the
+    # false-positive lesions a subject
+    'detection_small', 'detection_medium', 'detection_large', 'FP_lesions')
 
 
 def _mean(values):
@@ -49,6 +53,10 @@ def experiment_row(experiment, root):
     dice_real = [m['Dice_real']['mean'] for m in slices
                  if m.get('Dice_real', {}).get('mean') is not None]
     detection = [m['Detection_rate']['mean'] for m in slices if 'Detection_rate' in m]
+    by_size = {name: _mean([m[f'Detection_rate_{name}']['mean'] for m in slices
+                            if m.get(f'Detection_rate_{name}', {}).get('mean') is not None])
+               for name, _, _ in SIZE_BINS}
+    false_positives = [m['FP_lesions']['mean'] for m in slices if 'FP_lesions' in m]
     through_plane = [n['mean']['through_plane_error'] for n in natives
                      if 'through_plane_error' in n['mean']]
     row = {
@@ -74,6 +82,8 @@ def experiment_row(experiment, root):
         'train_wall_s': _mean([r['train_wall_s'] for r in records]),
         'Dice_real_mean': _mean(dice_real),
         'evaluated_on': experiment.evaluated_on,
+        **{f'detection_{name}': value for name, value in by_size.items()},
+        'FP_lesions': _mean(false_positives),
     }
     return row
 

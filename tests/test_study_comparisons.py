@@ -1,0 +1,85 @@
+"""The study v2 comparison tables pick the rows that differ in one factor."""
+import pytest
+
+from fgsb.study.v2.comparisons import cross_site_lines, data_size_lines, head_lines
+from fgsb.study.v2.report import markdown_text
+
+
+def row(name, method, psnr, std=0.1, ssim=0.8, seeds=3, **factors):
+    base = dict(experiment=name, task='t1->t2', method=method, phantom='stripped',
+                train_site='all', test_site='all', train_subjects=2, input='2d',
+                sampling='independent', evaluated_on='test', PSNR_mean=psnr,
+                PSNR_seed_std=std, SSIM_mean=ssim, seeds=seeds)
+    return {**base, **factors}
+
+
+ROWS = [
+    row('p2', 'Pix2Pix', 23.0), row('f2', 'FGSB', 22.5),
+    row('p4', 'Pix2Pix', 24.0, train_subjects=4),
+    row('f6', 'FGSB', 25.25, std=None, seeds=1, train_subjects=6),
+    # held fixed by every table: these must not appear anywhere
+    row('p2_25d', 'Pix2Pix', 99.0, input='2.5d-n1'),
+    row('f2_shared', 'FGSB', 98.0, sampling='shared'),
+    row('x_flair', 'Pix2Pix', 97.0, task='t1->flair'),
+    row('x_heldout', 'Pix2Pix', 96.0, evaluated_on='held-out lesion subjects'),
+    row('pg', 'Pix2Pix', 22.0, train_site='guys'),
+    row('pg_hh', 'Pix2Pix', 21.0, train_site='guys', test_site='hh',
+        evaluated_on='test subjects at hh'),
+    row('ph', 'Pix2Pix', 21.5, phantom='head'),
+    row('fh', 'FGSB', 21.75, std=None, seeds=1, phantom='head'),
+]
+BY_TEST_NAME = {r['experiment']: r for r in ROWS}
+
+
+def test_data_size_curve_is_method_by_subject_count():
+    lines = data_size_lines(ROWS)
+    assert lines[0] == '| method | 2 subjects | 4 subjects | 6 subjects |'
+    assert lines[2] == '| Pix2Pix | 23.00 ± 0.10 / 0.8000 (3) | 24.00 ± 0.10 / 0.8000 (3) | - |'
+    assert lines[3] == '| FGSB | 22.50 ± 0.10 / 0.8000 (3) | - | 25.25 / 0.8000 (1) |'
+    assert len(lines) == 4
+    assert not any(held in ''.join(lines) for held in ('99.', '98.', '97.', '96.'))
+    assert data_size_lines(ROWS[:2]) == []  # only 2-subject rows: no curve
+
+
+def test_cross_site_table_sets_one_site_beside_every_site():
+    lines = cross_site_lines(ROWS)
+    assert lines[0].startswith('| method | trained at | all test subjects | test at guys')
+    assert lines[2] == ('| Pix2Pix | every site | 23.00 ± 0.10 / 0.8000 (3) | - | - | - |')
+    assert lines[3] == ('| Pix2Pix | guys | 22.00 ± 0.10 / 0.8000 (3) | - | '
+                        '21.00 ± 0.10 / 0.8000 (3) | - |')
+    assert len(lines) == 4  # FGSB has no one-site row
+    assert cross_site_lines([r for r in ROWS if r['train_site'] == 'all']) == []
+
+
+def test_head_table_gives_each_methods_gap_to_the_baseline_on_the_same_data():
+    lines = head_lines(ROWS, 'Pix2Pix')
+    assert lines[2] == ('| Pix2Pix | 23.00 ± 0.10 / 0.8000 (3) | 21.50 ± 0.10 / 0.8000 (3) | '
+                        '+0.00 | +0.00 |')
+    # FGSB: -0.50 dB behind on extracted data, +0.25 ahead with the head
+    assert lines[3] == ('| FGSB | 22.50 ± 0.10 / 0.8000 (3) | 21.75 / 0.8000 (1) | '
+                        '-0.50 | +0.25 |')
+    assert head_lines([r for r in ROWS if r['phantom'] == 'stripped'], 'Pix2Pix') == []
+
+
+def test_two_rows_in_one_cell_are_refused():
+    twin = row('p2_twin', 'Pix2Pix', 23.5)
+    with pytest.raises(ValueError, match='p2 and p2_twin fill the same cell'):
+        data_size_lines(ROWS + [twin])
+
+
+def test_the_study_markdown_carries_the_comparison_sections():
+    from fgsb.study.v2.manifest import BY_NAME
+
+    rows = [{**r, 'experiment': name, 'prior': '', 'iterations': 3000.0,
+             'best_iteration': 2000.0, 'PSNR_subject_std': 1.0, 'SSIM_seed_std': 0.001,
+             'NRMSE_mean': 0.3, 'PSNR_slices_mean': 26.0, 'SSIM_slices_mean': 0.9,
+             'through_plane_error': 0.03, 'Dice_mean': None, 'Dice_seed_std': None,
+             'train_cpu_s': 300.0}
+            for r, name in ((BY_TEST_NAME['p2'], 'pix2pix_t2_2subj'),
+                            (BY_TEST_NAME['p4'], 'pix2pix_t2_4subj'),
+                            (BY_TEST_NAME['ph'], 'pix2pix_t2_2subj_head'))]
+    assert all(name in BY_NAME for name in (r['experiment'] for r in rows))
+    text = markdown_text(rows, 'runs')
+    assert '### The data-size curve (T1->T2)' in text
+    assert '### Brain-extracted and head (T1->T2, 2 training subjects)' in text
+    assert '### Across sites' not in text  # no row trained at one site
