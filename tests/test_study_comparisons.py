@@ -83,3 +83,35 @@ def test_the_study_markdown_carries_the_comparison_sections():
     assert '### The data-size curve (T1->T2)' in text
     assert '### Brain-extracted and head (T1->T2, 2 training subjects)' in text
     assert '### Across sites' not in text  # no row trained at one site
+
+
+def test_the_csv_row_averages_detection_by_size_over_seeds_skipping_absent_sizes(tmp_path):
+    import json
+
+    from fgsb.study.records import METRICS, RECORD
+    from fgsb.study.v2.manifest import BY_NAME
+    from fgsb.study.v2.seed_run import NATIVE
+    from fgsb.study.v2.table import experiment_row
+
+    experiment = BY_NAME['pix2pix_flair_2subj']
+    record = dict(iterations=2000, train_cpu_s=100.0, best_iteration=1500,
+                  best_val_PSNR=22.0, train_wall_s=120.0)
+    native = dict(samples=1, mean=dict(PSNR=20.0, SSIM=0.8, NRMSE=0.2,
+                                       PSNR_subject_std=1.0))
+    for seed, (small, large, false_positives) in enumerate(((0.0, 0.5, 1.0),
+                                                           (0.25, float('nan'), 2.0))):
+        metrics = dict(PSNR=dict(mean=23.0), SSIM=dict(mean=0.9),
+                       Detection_rate_small=dict(mean=small),
+                       Detection_rate_medium=dict(mean=0.0),
+                       Detection_rate_large=dict(mean=large),  # NaN: no large lesion
+                       FP_lesions=dict(mean=false_positives))
+        folder = experiment.work_dir(tmp_path, seed)
+        folder.mkdir(parents=True)
+        for name, content in ((RECORD, record), (METRICS, metrics), (NATIVE, native)):
+            (folder / name).write_text(json.dumps(content))
+    found = experiment_row(experiment, tmp_path)
+    assert found['seeds'] == 2
+    assert found['detection_small'] == pytest.approx(0.125)
+    assert found['detection_medium'] == 0.0
+    assert found['detection_large'] == pytest.approx(0.5)  # the seed with large lesions
+    assert found['FP_lesions'] == pytest.approx(1.5)

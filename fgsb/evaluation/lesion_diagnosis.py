@@ -195,33 +195,34 @@ def format_report(report):
     return '\n'.join(lines)
 
 
-def prior_lines(report):
-    """The prior map's coverage, one line a subject whose data set has a prior."""
+def _block_lines(report, key, title, columns):
+    """One line a subject whose network measures hold ``key``: ``columns``
+    are ``(header, field, digits)`` of ``measures[key]``."""
     rows = [(split, row) for split, block in report['splits'].items()
-            for row in block['subjects'] if 'prior' in row['network']]
+            for row in block['subjects'] if row['network'].get(key)]
     if not rows:
         return []
-    lines = [f'{"prior M":<20}{"slice share":>12}{"on lesion slices":>18}'
-             f'{"lesion recall":>15}{"precision":>11}']
+    widths = [len(header) + 2 for header, _, _ in columns]
+    lines = [f'{title:<20}' + ''.join(f'{header:>{w}}'
+                                      for (header, _, _), w in zip(columns, widths))]
     for split, row in rows:
-        prior = row['network']['prior']
-        lines.append(f'{split:<6}{row["subject"]:<14}{_number(prior["slice_share"], 4):>12}'
-                     f'{_number(prior["slice_share_with_lesion"], 4):>18}'
-                     f'{_number(prior["lesion_recall"]):>15}{_number(prior["precision"]):>11}')
+        found = row['network'][key]
+        lines.append(f'{split:<6}{row["subject"]:<14}' + ''.join(
+            f'{_number(found[field], digits):>{w}}'
+            for (_, field, digits), w in zip(columns, widths)))
     return lines
+
+
+def prior_lines(report):
+    """The prior map's coverage, one line a subject whose data set has a prior."""
+    return _block_lines(report, 'prior', 'prior M', (
+        ('slice share', 'slice_share', 4), ('on lesion slices', 'slice_share_with_lesion', 4),
+        ('lesion recall', 'lesion_recall', 3), ('precision', 'precision', 3)))
 
 
 def lookalike_lines(report):
     """What the T1w value explains of each lesion-bearing subject's FLAIR contrast."""
-    rows = [(split, row) for split, block in report['splits'].items()
-            for row in block['subjects'] if row['network'].get('lookalikes')]
-    if not rows:
-        return []
-    lines = [f'{"T1w look-alikes":<20}{"lesion share":>13}{"prevalence":>11}'
-             f'{"FLAIR c. real":>15}{"painted from T1w bin":>22}']
-    for split, row in rows:
-        found = row['network']['lookalikes']
-        lines.append(f'{split:<6}{row["subject"]:<14}{_number(found["lesion_share"]):>13}'
-                     f'{_number(found["prevalence"]):>11}{_number(found["contrast_real"]):>15}'
-                     f'{_number(found["contrast_lookalike"]):>22}')
-    return lines
+    return _block_lines(report, 'lookalikes', 'T1w look-alikes', (
+        ('lesion share', 'lesion_share', 3), ('prevalence', 'prevalence', 3),
+        ('FLAIR c. real', 'contrast_real', 3),
+        ('painted from T1w bin', 'contrast_lookalike', 3)))

@@ -37,6 +37,10 @@ def _mean(values):
     return float(np.mean(values)) if values else None
 
 
+def _finite(value):
+    return value is not None and bool(np.isfinite(value))
+
+
 def _seed_std(values):
     return float(np.std(values, ddof=1)) if len(values) > 1 else None
 
@@ -53,8 +57,9 @@ def experiment_row(experiment, root):
     dice_real = [m['Dice_real']['mean'] for m in slices
                  if m.get('Dice_real', {}).get('mean') is not None]
     detection = [m['Detection_rate']['mean'] for m in slices if 'Detection_rate' in m]
+    # NaN where a subject set has no lesion of a size (the test split has no large one)
     by_size = {name: _mean([m[f'Detection_rate_{name}']['mean'] for m in slices
-                            if m.get(f'Detection_rate_{name}', {}).get('mean') is not None])
+                            if _finite(m.get(f'Detection_rate_{name}', {}).get('mean'))])
                for name, _, _ in SIZE_BINS}
     false_positives = [m['FP_lesions']['mean'] for m in slices if 'FP_lesions' in m]
     through_plane = [n['mean']['through_plane_error'] for n in natives
