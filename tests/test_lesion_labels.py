@@ -100,7 +100,8 @@ def test_label_values_change_the_cache_key_only_when_asked(root):
     stamp = [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
     # the key of an entry written before label values (and 2.5D context) existed:
     # still the same
-    before = {k: v for k, v in asdict(settings).items() if k != 'context_slices'}
+    before = {k: v for k, v in asdict(settings).items()
+              if k not in ('context_slices', 'target_context_slices')}
     description = dict(version=volume_cache.CACHE_FORMAT_VERSION, subject='s',
                        files={'lesion_mask': None, 'source': stamp, 'target': stamp},
                        settings=before)

@@ -53,3 +53,23 @@ def test_the_floor_scores_the_test_subject_as_a_synthesis_is_scored(v2_root):
     # noise alone separates the two: high PSNR, small but non-zero errors
     assert mean['PSNR'] > 25 and 0 < mean['NRMSE'] < 0.2
     assert mean['through_plane_error'] > 0
+
+
+def test_through_the_network_the_floor_loses_only_what_resampling_loses(v2_root):
+    def floor(size, through_network):
+        cfg = Config.fromfile(ROOT_CONFIG)
+        cfg.merge_from_dict({'test_dataloader.dataset.data_root': str(v2_root),
+                             'test_dataloader.dataset.size': size})
+        return noise_floor(cfg, log=lambda *_: None, through_network=through_network)
+
+    plain = floor(128, False)
+    assert plain['through_network'] is False
+    # size None: the padded side, no resize, so the trip changes nothing
+    unresized = floor(None, True)
+    assert unresized['through_network'] is True and unresized['network_size'] is None
+    for name in ('PSNR', 'SSIM', 'NRMSE', 'through_plane_error'):
+        assert unresized['mean'][name] == pytest.approx(plain['mean'][name], rel=1e-4), name
+    # a small network size blurs the perfect output: every score gets worse
+    small = floor(16, True)['mean']
+    assert small['PSNR'] < plain['mean']['PSNR'] - 1
+    assert small['through_plane_error'] > plain['mean']['through_plane_error']

@@ -77,6 +77,16 @@ def test_manifest_rows_name_existing_configs_and_the_issue_columns():
             assert ours.val_dataloader == theirs.val_dataloader, e.name
 
 
+def test_each_rows_network_size_is_its_configs():
+    from fgsb.engine.run_config import innermost_dataset
+
+    for config in sorted({e.config for e in EXPERIMENTS}):
+        cfg = Config.fromfile(str(ROOT / config))
+        sizes = {innermost_dataset(cfg[loader].dataset).get('size')
+                 for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')}
+        assert sizes == {e.network_size for e in EXPERIMENTS if e.config == config}, config
+
+
 def sites_only_root(root):
     """What subject selection reads of phantom v2's default root (splits and
     each subject's site, no volume): 8 train, 4 test, the sites in turn."""

@@ -19,7 +19,7 @@ from fgsb.datasets.collate import paired_collate
 from fgsb.datasets.negative_pair_dataset import NegativePairDataset
 from fgsb.datasets.paired_slice_dataset import PairedSliceDataset
 from fgsb.datasets.slice_context import (check_context_slices, neighbour_indices,
-                                         neighbour_plan, source_stacks)
+                                         neighbour_plan, slice_stacks)
 from fgsb.datasets.slice_pipeline import SliceLayout, SliceSettings
 from fgsb.engine.optim_wrapper_constructor import MultiOptimWrapperConstructor
 from fgsb.models.algorithms.base_translator import BaseTranslator
@@ -57,7 +57,7 @@ def test_neighbours_are_clamped_to_the_volume_and_ordered():
     assert positions.tolist() == [[0, 1, 3, 4], [1, 2, 4, 4]]
     centre = np.array([[[20.0]], [[30.0]]])
     images = np.arange(5, dtype=np.float32)[:, None, None] * 10  # slice s holds 10 s
-    stacks = source_stacks(centre, images, positions)
+    stacks = slice_stacks(centre, images, positions)
     assert stacks.shape == (2, 5, 1, 1)
     assert stacks[:, :, 0, 0].tolist() == [[20, 0, 10, 30, 40], [30, 10, 20, 40, 40]]
 
@@ -108,7 +108,8 @@ def test_flip_mirrors_every_channel_in_plane(root):
 def test_cache_key_without_context_is_the_old_key(root, tmp_path):
     files = {SOURCE: root / SUBJECT / 't1.nii.gz', TARGET: root / SUBJECT / 't2.nii.gz'}
     settings = SliceSettings()
-    old_settings = {k: v for k, v in asdict(settings).items() if k != 'context_slices'}
+    old_settings = {k: v for k, v in asdict(settings).items()
+                    if k not in ('context_slices', 'target_context_slices')}
     stamps = {role: [str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns]
               for role, path in sorted(files.items())}
     description = dict(version=volume_cache.CACHE_FORMAT_VERSION, subject=SUBJECT,
@@ -117,6 +118,9 @@ def test_cache_key_without_context_is_the_old_key(root, tmp_path):
     assert volume_cache._cache_key(SUBJECT, files, settings) == f'{SUBJECT}-{digest[:16]}'
     assert volume_cache._cache_key(SUBJECT, files, SliceSettings(context_slices=1)) != \
         volume_cache._cache_key(SUBJECT, files, settings)
+    assert volume_cache._cache_key(SUBJECT, files, SliceSettings(target_context_slices=1)) \
+        not in (volume_cache._cache_key(SUBJECT, files, settings),
+                volume_cache._cache_key(SUBJECT, files, SliceSettings(context_slices=1)))
     cached = dataset(root, context_slices=1, cache_dir=tmp_path)
     again = dataset(root, context_slices=1, cache_dir=tmp_path)  # memory-mapped
     assert torch.equal(cached[0][SOURCE], again[0][SOURCE])

@@ -1,7 +1,8 @@
 """The study v2 comparison tables pick the rows that differ in one factor."""
 import pytest
 
-from fgsb.study.v2.comparisons import cross_site_lines, data_size_lines, head_lines
+from fgsb.study.v2.comparisons import (cross_site_lines, data_size_lines, head_lines,
+                                        volume_lines)
 from fgsb.study.v2.report import markdown_text
 
 
@@ -59,6 +60,41 @@ def test_head_table_gives_each_methods_gap_to_the_baseline_on_the_same_data():
     assert lines[3] == ('| FGSB | 22.50 ± 0.10 / 0.8000 (3) | 21.75 / 0.8000 (1) | '
                         '-0.50 | +0.25 |')
     assert head_lines([r for r in ROWS if r['phantom'] == 'stripped'], 'Pix2Pix') == []
+
+
+def volume_row(name, method, through_plane, slices_through_plane, **factors):
+    return row(name, method, 23.0, through_plane_error=through_plane,
+               through_plane_seed_std=0.0002, PSNR_axial_slices_mean=27.0,
+               PSNR_axial_slices_seed_std=None, through_plane_slices_mean=slices_through_plane,
+               through_plane_slices_seed_std=0.0001, **factors)
+
+
+def test_volume_table_sets_each_way_of_making_a_volume_against_the_methods_2d_row():
+    rows = [volume_row('p', 'Pix2Pix', 0.0300, 0.0250),
+            volume_row('p_out', 'Pix2Pix', 0.0270, 0.0200, input='2.5d-n1-out3'),
+            volume_row('s_shared', 'SynDiff', 0.0330, 0.0240, sampling='shared'),
+            volume_row('s', 'SynDiff', 0.0300, 0.0300),
+            volume_row('f', 'FGSB', 0.0300, 0.0300),  # nothing but 2-D: no line
+            volume_row('p_head', 'Pix2Pix', 0.01, 0.01, input='2.5d-n1', phantom='head')]
+    lines = volume_lines(rows)
+    assert lines[2] == ('| Pix2Pix | 128 px | 2d | independent | 3 | 23.00 ± 0.10 | '
+                        '0.0300 ± 0.0002 | reference | 27.00 | 0.0250 ± 0.0001 | reference |')
+    # -10 % native (0.027 / 0.030), -20 % on the slices (0.020 / 0.025)
+    assert lines[3] == ('| Pix2Pix | 128 px | 2.5d-n1-out3 | independent | 3 | 23.00 ± 0.10 | '
+                        '0.0270 ± 0.0002 | -10 % | 27.00 | 0.0200 ± 0.0001 | -20 % |')
+    assert lines[4].startswith('| SynDiff | 128 px | 2d | independent |')
+    assert lines[5].endswith('| +10 % | 27.00 | 0.0240 ± 0.0001 | -20 % |')
+    assert len(lines) == 6  # neither FGSB nor the head row
+    assert volume_lines(rows[:1] + rows[3:5]) == []
+    # another network size is its own group, against its own 2-D row
+    big = [volume_row('p236', 'Pix2Pix', 0.0200, 0.0100, network_size=236),
+           volume_row('p236_out', 'Pix2Pix', 0.0150, 0.0090, input='2.5d-n1-out3',
+                      network_size=236)]
+    lines = volume_lines(rows + big)
+    assert lines[-2].startswith('| Pix2Pix | 236 px | 2d | independent |')
+    assert lines[-1].endswith('| -25 % | 27.00 | 0.0090 ± 0.0001 | -10 % |')
+    # the other tables hold the size fixed: a 236-px 2-D row is not a 2-subject cell
+    assert data_size_lines(ROWS + big) == data_size_lines(ROWS)
 
 
 def test_two_rows_in_one_cell_are_refused():

@@ -13,7 +13,7 @@ import nibabel as nib
 import numpy as np
 
 from fgsb.datasets.nifti_io import VolumeError, check_volume, load_volume
-from fgsb.datasets.slice_context import neighbour_plan, source_stacks
+from fgsb.datasets.slice_context import neighbour_plan, slice_stacks
 from fgsb.datasets.slice_pipeline import (SliceLayout, network_images, normalisation_range,
                                           plan_slices)
 from fgsb.datasets.slice_preprocessing import estimate_head_mask
@@ -52,8 +52,8 @@ class PreparedVolume:
         size)``, ``C = 2 context_slices + 1`` (``fgsb.datasets.slice_context``)."""
         if self.neighbours is None:
             return self.slices[start:stop, None]
-        return source_stacks(self.slices[start:stop], self.neighbours,
-                             self.neighbour_positions[start:stop])
+        return slice_stacks(self.slices[start:stop], self.neighbours,
+                            self.neighbour_positions[start:stop])
 
     @property
     def name(self):

@@ -22,6 +22,7 @@ import torch
 
 from fgsb.engine.precision import resolve_precision, run_in_precision
 from fgsb.datasets.slice_context import context_channels
+from fgsb.datasets.slice_overlap import overlap_average
 from fgsb.evaluation.finite_output import NonFiniteOutputError, non_finite_count
 from fgsb.evaluation.intensity_scale import to_unit_range
 from fgsb.samplers.slice_noise import VolumeNoise, sampling_rho
@@ -110,6 +111,19 @@ def _check_source_channels(model, settings):
             f'({channels} channels): use the settings of the config it was trained with')
 
 
+def _check_output_channels(model):
+    """A model's predictions must be one slice or a stack of ``2m + 1``
+    (multi-slice output, deterministic), or ``SynthesisError``."""
+    channels = int(getattr(model, 'target_channels', 1))
+    name = type(model).__name__
+    if channels % 2 == 0:
+        raise SynthesisError(f'{name} predicts {channels} channels: a stack of a slice and m '
+                             'neighbours a side has 2m + 1')
+    if channels > 1 and model.is_stochastic:
+        raise SynthesisError(f'{name} predicts {channels}-slice stacks and draws noise: '
+                             'multi-slice output is for deterministic models')
+
+
 def _output_header(image, target):
     header = nib.Nifti1Header.from_header(image.header)
     header.set_data_dtype(np.float32)
@@ -152,10 +166,18 @@ def _draw_sources(layout, seed, samples, rho):
 @torch.no_grad()
 def _synthesise_slices(model, volume, nfe, samples, seed, batch_size, return_steps,
                        progress, precision, rho):
-    """Mean, spread and per-step predictions of every slice, restored in-plane."""
+    """Mean, spread and per-step predictions of every slice, restored in-plane.
+
+    The draws' mean and spread are taken a batch at a time, then each slice
+    gets the ``overlap_average`` of its predictions: a multi-slice model
+    (``2m + 1`` output channels, docs/volumes.md) averages its stacks, a
+    one-slice model's channel passes as it is. A multi-slice model is
+    deterministic (one draw, spread 0), so averaging the spread is exact.
+    """
     device = _model_device(model)
     layout, slices = volume.layout, volume.slices
     sources = _draw_sources(layout, seed, samples, rho)
+    # per batch, on [0, 1]: (B, C, S, S) means and spreads, (nfe, B, C, S, S) steps
     means, spreads, steps = [], [], []
     for start in range(0, len(slices), batch_size):
         x = torch.from_numpy(volume.network_inputs(start, start + batch_size)).to(device)
@@ -165,17 +187,23 @@ def _synthesise_slices(model, volume, nfe, samples, seed, batch_size, return_ste
         _check_finite([d[0] for d in draws] + ([s for d in draws for s in d[1]]
                                                if return_steps else []),
                       model, volume, start)
-        finals = np.stack([to_unit_range(d[0][:, 0].float().cpu().numpy()) for d in draws])
-        means.append(layout.restore(finals.mean(axis=0)))
-        spreads.append(layout.restore(finals.std(axis=0)))  # divisor K, as sample_many
+        finals = np.stack([to_unit_range(d[0].float().cpu().numpy()) for d in draws])
+        means.append(finals.mean(axis=0))
+        spreads.append(finals.std(axis=0))  # divisor K, as sample_many
         if return_steps:
-            per_step = np.stack([[to_unit_range(s[:, 0].float().cpu().numpy()) for s in d[1]]
-                                 for d in draws]).mean(axis=0)
-            steps.append(np.stack([layout.restore(s) for s in per_step]))
+            steps.append(np.stack([[to_unit_range(s.float().cpu().numpy()) for s in d[1]]
+                                   for d in draws]).mean(axis=0))
         if progress is not None:
             progress.update(len(x))
-    step_stacks = np.concatenate(steps, axis=1) if return_steps else None
-    return np.concatenate(means), np.concatenate(spreads), step_stacks
+
+    def per_slice(stacks):
+        return layout.restore(overlap_average(stacks, layout.indices))
+
+    step_images = None
+    if return_steps:
+        step_images = np.stack([per_slice(step) for step in np.concatenate(steps, axis=1)])
+    return (per_slice(np.concatenate(means)), per_slice(np.concatenate(spreads)),
+            step_images)
 
 
 def synthesize_volume(model, image, nfe=None, samples=1, seed=0, batch_size=16,
@@ -231,6 +259,7 @@ def synthesize_volume(model, image, nfe=None, samples=1, seed=0, batch_size=16,
                                  'settings')
         settings = synthesis_settings(model.cfg)
     _check_source_channels(model, settings)
+    _check_output_channels(model)
     if precision is None:
         precision = resolve_precision('fp32', 'cpu')
     volume = prepare_volume(image, settings, brain_mask)

@@ -86,17 +86,20 @@ class StepRunner:
         loader = cfg.get('train_dataloader', {})
         outer = loader.get('dataset') or {}
         dataset = innermost_dataset(outer)
-        shape = (self.batch_size, self.model.source_channels, *self.shape)
 
-        def image():
+        def image(channels):
+            shape = (self.batch_size, channels, *self.shape)
             return (torch.rand(shape) * 2 - 1).contiguous(memory_format=self.memory_format)
-        batch = {SOURCE: image(), TARGET: image(), META: [{} for _ in range(self.batch_size)]}
+        # 2.5D input and multi-slice output: sources and targets have their own channels
+        source, target = self.model.source_channels, self.model.target_channels
+        batch = {SOURCE: image(source), TARGET: image(target),
+                 META: [{} for _ in range(self.batch_size)]}
         # batch 1: the MI estimator's negatives come from a second sample
         if wrapped_in(outer, 'NegativePairDataset') or (
                 self.batch_size == 1 and has_straightforward_path(self.model)):
-            batch.update({SOURCE_NEG: image(), TARGET_NEG: image()})
-        if dataset.get('prior') is not None:
-            batch[PRIOR] = (batch[TARGET] > 0.6).float()
+            batch.update({SOURCE_NEG: image(source), TARGET_NEG: image(target)})
+        if dataset.get('prior') is not None:  # one slice, as the data set's
+            batch[PRIOR] = (batch[TARGET][:, :1] > 0.6).float()
         return batch
 
     def run(self, variant):

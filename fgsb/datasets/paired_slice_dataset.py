@@ -22,7 +22,7 @@ from fgsb.registry import DATASETS, PRIORS
 from .batch_keys import BRAIN_MASK, LESION_MASK, META, PRIOR, SOURCE, TARGET
 from .lesion_labels import lesion_label_files
 from .prepared_layout import MASKS, select_subjects, subject_modalities, volume_path
-from .slice_context import check_context_slices, neighbour_plan, source_stacks
+from .slice_context import check_context_slices, neighbour_plan, slice_stacks
 from .slice_pipeline import SliceSettings
 from .slice_preprocessing import LEFT_RIGHT_AXIS
 from .volume_cache import read_subject_slices
@@ -68,16 +68,23 @@ class PairedSliceDataset(Dataset):
             is its slice and ``n`` neighbour slices of the volume on each
             side, ``2n + 1`` channels, centre first
             (``fgsb.datasets.slice_context``); 0 (default): the slice alone.
+        target_context_slices: multi-slice output (docs/volumes.md): the
+            target of a sample is its slice and ``m`` neighbour target slices
+            on each side, ``2m + 1`` channels, centre first, built like the
+            source stack; 0 (default): the slice alone.
     """
 
     def __init__(self, data_root, source='t1', target='t2', split='train',
                  num_subjects=None, subjects=None, seed=0, val_subjects=0, axis=2,
                  min_brain_fraction=0.1, percentiles=(0.5, 99.5), size=256,
                  flip_prob=0.0, prior=None, missing_root_hint=None, cache_dir=None,
-                 mask_threshold=0.05, sites=None, context_slices=0):
+                 mask_threshold=0.05, sites=None, context_slices=0,
+                 target_context_slices=0):
         self._check_arguments(axis, min_brain_fraction, percentiles, size, flip_prob,
                               val_subjects, num_subjects)
         self.context_slices = check_context_slices(context_slices)
+        self.target_context_slices = check_context_slices(target_context_slices,
+                                                          'target_context_slices')
         self.data_root = Path(data_root)
         if not self.data_root.is_dir():
             message = f'data root {self.data_root} does not exist'
@@ -94,15 +101,17 @@ class PairedSliceDataset(Dataset):
         settings = SliceSettings(axis=axis, size=size, min_brain_fraction=min_brain_fraction,
                                  percentiles=tuple(percentiles),
                                  mask_threshold=mask_threshold,
-                                 context_slices=self.context_slices)
+                                 context_slices=self.context_slices,
+                                 target_context_slices=self.target_context_slices)
         self._volumes = [
             read_subject_slices(subject, self._subject_files(subject), settings, cache_dir,
                                 lesion_labels=self._reads_labels)
             for subject in self.subjects]
         self._layouts = [volume.layout for volume in self._volumes]
-        self._neighbour_positions = [
-            neighbour_plan(layout, self.context_slices)[1] if self.context_slices else None
-            for layout in self._layouts]
+        self._neighbour_positions = [self._neighbour_positions_of(layout, self.context_slices)
+                                     for layout in self._layouts]
+        self._target_positions = [self._neighbour_positions_of(layout, self.target_context_slices)
+                                  for layout in self._layouts]
         self._priors = [self._prior_maps(volume, layout)
                         for volume, layout in zip(self._volumes, self._layouts)]
         self._index = [(v, k) for v, layout in enumerate(self._layouts)
@@ -126,7 +135,9 @@ class PairedSliceDataset(Dataset):
                                  min_brain_fraction=float(values['min_brain_fraction']),
                                  percentiles=tuple(float(p) for p in values['percentiles']),
                                  mask_threshold=float(values['mask_threshold']),
-                                 context_slices=check_context_slices(values['context_slices']))
+                                 context_slices=check_context_slices(values['context_slices']),
+                                 target_context_slices=check_context_slices(
+                                     values['target_context_slices'], 'target_context_slices'))
         return str(values['source']), str(values['target']), settings
 
     # ------------------------------------------------------------ construction
@@ -151,6 +162,12 @@ class PairedSliceDataset(Dataset):
             raise ValueError(f'val_subjects must be >= 0, got {val_subjects}')
         if num_subjects is not None and num_subjects < 1:
             raise ValueError(f'num_subjects must be >= 1 or None, got {num_subjects}')
+
+    @staticmethod
+    def _neighbour_positions_of(layout, n):
+        """Where each slice's ``n`` neighbours a side lie among the cached
+        neighbour slices (``neighbour_plan``); None for ``n = 0``."""
+        return neighbour_plan(layout, n)[1] if n else None
 
     def _subject_files(self, subject):
         folder = self.data_root / subject
@@ -247,9 +264,13 @@ class PairedSliceDataset(Dataset):
         volume = self._volumes[v]
         source = volume.source[k]
         if self.context_slices:  # (2n+1, S, S), centre first
-            source = source_stacks(source[None], volume.source_neighbours,
-                                   self._neighbour_positions[v][k][None])[0]
-        arrays = {SOURCE: source, TARGET: volume.target[k], BRAIN_MASK: volume.brain_mask[k]}
+            source = slice_stacks(source[None], volume.source_neighbours,
+                                  self._neighbour_positions[v][k][None])[0]
+        target = volume.target[k]
+        if self.target_context_slices:  # (2m+1, S, S), centre first
+            target = slice_stacks(target[None], volume.target_neighbours,
+                                  self._target_positions[v][k][None])[0]
+        arrays = {SOURCE: source, TARGET: target, BRAIN_MASK: volume.brain_mask[k]}
         arrays[LESION_MASK] = (np.zeros_like(arrays[BRAIN_MASK])
                                if volume.lesion_mask is None else volume.lesion_mask[k])
         if self._priors[v] is not None:
@@ -257,7 +278,7 @@ class PairedSliceDataset(Dataset):
         flipped = self.flip_prob > 0 and bool(torch.rand(()) < self.flip_prob)
         sample = {}
         for name, array in arrays.items():
-            if flipped:  # in-plane: a 2.5D source stack has its channels first
+            if flipped:  # in-plane: a 2.5D stack has its channels first
                 array = np.flip(array, axis=LEFT_RIGHT_AXIS + array.ndim - 2)
             # a copy: the cached arrays may be read-only memory maps
             array = np.array(array, dtype=np.float32)

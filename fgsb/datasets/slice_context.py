@@ -12,6 +12,12 @@ volume's first and last slice the edge slice is repeated (indices clamped
 to ``0..depth-1``). Training (``volume_cache``) and synthesis
 (``fgsb.apis.volume_input``) build the stacks with these functions, so a
 slice gets the same network input in both.
+
+Multi-slice output (``target_context_slices = m``) stacks the target the
+same way, ``2m + 1`` channels centre first: a generator trained on such
+targets predicts its slice and ``m`` neighbours a side, and
+``slice_overlap.overlap_average`` gives each slice of a volume the mean of
+every prediction of it (docs/volumes.md, "Multi-slice output").
 """
 from dataclasses import replace
 
@@ -31,12 +37,29 @@ def context_channels(n):
     return 2 * check_context_slices(n) + 1
 
 
+def stack_offsets(n):
+    """``(2n+1,)`` int array: the slice offset of each channel of a stack,
+    centre first: ``[0, -n, ..., -1, 1, ..., n]``."""
+    n = check_context_slices(n)
+    return np.concatenate([[0], np.arange(-n, 0), np.arange(1, n + 1)]).astype(np.int64)
+
+
+def stack_half_width(channels, name='prediction'):
+    """``n`` of a centre-first stack of ``channels = 2n + 1`` channels, or a
+    ValueError naming ``name``."""
+    if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) \
+            or channels < 1 or channels % 2 == 0:
+        raise ValueError(f'{name} has {channels!r} channels: a stack of a slice and n '
+                         'neighbours a side has an odd number, 2n + 1')
+    return (int(channels) - 1) // 2
+
+
 def neighbour_indices(indices, depth, n):
     """``(len(indices), 2n)`` int array: the slices ``s-n..s-1, s+1..s+n`` of
     each index ``s``, clamped to the volume's ``0..depth-1`` (the edge slice
     repeated beyond the ends)."""
-    offsets = np.concatenate([np.arange(-n, 0), np.arange(1, n + 1)])
-    return np.clip(np.asarray(indices, dtype=np.int64)[:, None] + offsets, 0, depth - 1)
+    neighbours = stack_offsets(n)[1:]
+    return np.clip(np.asarray(indices, dtype=np.int64)[:, None] + neighbours, 0, depth - 1)
 
 
 def neighbour_plan(layout, n):
@@ -53,7 +76,7 @@ def neighbour_plan(layout, n):
     return replace(layout, indices=tuple(int(s) for s in distinct)), positions
 
 
-def source_stacks(centre, neighbours, positions):
+def slice_stacks(centre, neighbours, positions):
     """``(N, 2n+1, S, S)`` float32: each centre slice ``(N, S, S)`` followed
     by its neighbours, ``neighbours[positions[k]]`` (``neighbour_plan``)."""
     centre = np.asarray(centre, dtype=np.float32)

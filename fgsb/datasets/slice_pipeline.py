@@ -35,6 +35,8 @@ class SliceSettings:
     mask_threshold: float = 0.05
     # neighbour source slices a side fed as extra channels (2.5D, slice_context)
     context_slices: int = 0
+    # neighbour target slices a side in a sample's target (multi-slice output)
+    target_context_slices: int = 0
 
 
 @dataclass(frozen=True)

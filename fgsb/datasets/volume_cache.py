@@ -33,7 +33,9 @@ CACHE_FORMAT_VERSION = 2
 # the arrays of a SubjectSlices, one <name>.npy each in a cache entry
 LESION_LABELS = 'lesion_labels'
 SOURCE_NEIGHBOURS = 'source_neighbours'
-ARRAY_NAMES = (SOURCE, TARGET, BRAIN_MASK, LESION_MASK, LESION_LABELS, SOURCE_NEIGHBOURS)
+TARGET_NEIGHBOURS = 'target_neighbours'
+ARRAY_NAMES = (SOURCE, TARGET, BRAIN_MASK, LESION_MASK, LESION_LABELS, SOURCE_NEIGHBOURS,
+               TARGET_NEIGHBOURS)
 
 
 @dataclass
@@ -49,7 +51,9 @@ class SubjectSlices:
     prior that selects labels; None otherwise. ``source_neighbours`` (2.5D
     input, ``settings.context_slices > 0``; None otherwise) holds the source
     slices that are neighbours of the kept ones, in the order of
-    ``slice_context.neighbour_plan(layout, context_slices)``.
+    ``slice_context.neighbour_plan(layout, context_slices)``;
+    ``target_neighbours`` likewise the target slices for multi-slice output
+    (``settings.target_context_slices > 0``).
     """
     subject: str
     source: np.ndarray
@@ -59,6 +63,7 @@ class SubjectSlices:
     info: dict
     lesion_labels: Optional[np.ndarray] = None
     source_neighbours: Optional[np.ndarray] = None
+    target_neighbours: Optional[np.ndarray] = None
 
     @property
     def layout(self):
@@ -125,6 +130,10 @@ def _preprocess_subject(subject, files, settings, keep_labels=False):
     if settings.context_slices:
         neighbours = network_images(source, neighbour_plan(layout, settings.context_slices)[0],
                                     norm_source)
+    target_neighbours = None
+    if settings.target_context_slices:
+        target_neighbours = network_images(
+            target, neighbour_plan(layout, settings.target_context_slices)[0], norm_target)
     return SubjectSlices(
         subject=subject,
         source=network_images(source, layout, norm_source),
@@ -132,7 +141,7 @@ def _preprocess_subject(subject, files, settings, keep_labels=False):
         brain_mask=network_masks(brain, layout),
         lesion_mask=None if lesion is None else network_masks(lesion, layout),
         lesion_labels=None if labels is None else network_labels(labels, layout),
-        source_neighbours=neighbours,
+        source_neighbours=neighbours, target_neighbours=target_neighbours,
         info=dict(layout=layout.to_record(), norm_source=list(norm_source),
                   norm_target=list(norm_target)))
 
@@ -145,8 +154,9 @@ def _cache_key(subject, files, settings, lesion_labels=False):
         return [str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns]
 
     described = asdict(settings)
-    if not described['context_slices']:  # so that the keys of existing entries stay valid
-        del described['context_slices']
+    for name in ('context_slices', 'target_context_slices'):
+        if not described[name]:  # so that the keys of existing entries stay valid
+            del described[name]
     description = dict(version=CACHE_FORMAT_VERSION, subject=subject,
                        files={role: stamp(path) for role, path in sorted(files.items())},
                        settings=described)

@@ -32,7 +32,7 @@ from fgsb.registry import METRICS
 
 from .lesion_detection import SIZE_BINS, detection_counts, pooled_rates
 from .lesion_segmentation import DEFAULT_RULE, segment_hyperintensities, segmentation_rule
-from .volume_synthesis_metric import VolumeSynthesisMetric
+from .volume_synthesis_metric import VolumeSynthesisMetric, average_overlaps
 
 LESION_NAMES = ('Dice', 'Recall', 'Dice_real', 'Recall_real', 'Lesion_contrast',
                 'Lesion_contrast_real')
@@ -202,12 +202,15 @@ def restack(results, keys):
     """``{subject: {key: (slices, H, W) array}}`` from per-slice results, from
     the first to the last slice index; a slice missing in between is
     background (-1 images, empty masks), so that no 3-D lesion component
-    spans a gap."""
+    spans a gap. Multi-slice predictions are overlap-averaged first
+    (``average_overlaps``; results the parent metric averaged stay as they are)."""
     slices = defaultdict(dict)
     for item in results:
         slices[item['subject']][item['slice_index']] = item
     stacks = {}
     for subject, by_index in slices.items():
+        if 'pred' in keys:
+            average_overlaps([by_index[i] for i in sorted(by_index)])
         first, last = min(by_index), max(by_index)
         stacks[subject] = {}
         for key in keys:

@@ -8,6 +8,7 @@ from skimage.metrics import normalized_root_mse, peak_signal_noise_ratio
 from skimage.metrics import structural_similarity
 
 from fgsb.datasets.batch_keys import BRAIN_MASK, META, SOURCE, TARGET
+from fgsb.datasets.slice_overlap import overlap_average
 from fgsb.registry import METRICS
 
 from .finite_output import NonFiniteOutputError, non_finite_count
@@ -48,7 +49,10 @@ class VolumeSynthesisMetric(BaseMetric):
     synthesis must clear. Per-subject scores of the last evaluation are kept
     in ``per_subject`` for ``tools/test.py``. A prediction with NaN/Inf
     values raises ``NonFiniteOutputError`` naming the subject and slice
-    (a diverged model is an error, not a score of NaN).
+    (a diverged model is an error, not a score of NaN). A multi-slice
+    prediction (``2m + 1`` channels, centre first; docs/volumes.md) is
+    scored as a volume is synthesised: each test slice is the mean of its
+    predictions from every test slice whose stack covers it.
     """
 
     default_prefix = ''
@@ -71,7 +75,7 @@ class VolumeSynthesisMetric(BaseMetric):
             self.results.append({
                 'subject': meta['subject'],
                 'slice_index': int(meta['slice_index']),
-                'pred': sample['pred'][0].numpy(),
+                'pred': sample['pred'].numpy(),  # (2m+1, H, W): averaged per subject
                 TARGET: sample[TARGET][0].numpy(),
                 SOURCE: sample[SOURCE][0].numpy() if self.identity_baseline else None,
                 BRAIN_MASK: sample[BRAIN_MASK][0].numpy() > 0 if BRAIN_MASK in sample else None,
@@ -85,6 +89,7 @@ class VolumeSynthesisMetric(BaseMetric):
         self.per_subject = []
         for subject in sorted(slices):
             ordered = [slices[subject][i] for i in sorted(slices[subject])]
+            average_overlaps(ordered)
             target = np.stack([s[TARGET] for s in ordered])
             scores = volume_scores(np.stack([s['pred'] for s in ordered]), target)
             scores.update(consistency_scores(*contiguous_stacks(ordered)))
@@ -105,6 +110,18 @@ class VolumeSynthesisMetric(BaseMetric):
             metrics[name] = float(values.mean())
             metrics[f'{name}_std'] = float(values.std())
         return metrics
+
+
+def average_overlaps(ordered):
+    """Replace each result's ``(2m+1, H, W)`` prediction of one subject's
+    ``ordered`` results by its slice's ``overlap_average`` ``(H, W)``, in
+    place (results already averaged are left as they are)."""
+    if ordered[0]['pred'].ndim == 2:
+        return
+    averaged = overlap_average(np.stack([item['pred'] for item in ordered]),
+                               [item['slice_index'] for item in ordered])
+    for item, image in zip(ordered, averaged):
+        item['pred'] = image
 
 
 def contiguous_stacks(ordered):

@@ -65,6 +65,32 @@ class BaseTranslator(BaseModel):
                 f'shape {tuple(source.shape)}: the data set\'s context_slices=n gives 2n+1 '
                 f'channels; set {self.in_channels_rule} to match it')
 
+    @property
+    def target_channels(self) -> int:
+        """Channels of a target (and of a prediction): one slice, or ``2m + 1``
+        for multi-slice output (a data set with ``target_context_slices=m``,
+        docs/volumes.md), the generator's output channels."""
+        return getattr(self.generator, 'out_channels', 1)
+
+    # what a config sets for targets of 2m+1 channels; None: the model predicts one slice
+    out_channels_rule = None
+
+    def check_target(self, target: torch.Tensor):
+        """A ValueError naming the options unless ``target`` is ``(B,
+        target_channels, H, W)``."""
+        if target.dim() == 4 and target.shape[1] == self.target_channels:
+            return
+        name = type(self).__name__
+        if self.out_channels_rule is None:
+            fix = (f'{name} predicts one slice: set the data set\'s target_context_slices=0 '
+                   '(multi-slice output is a Pix2Pix option)')
+        else:
+            fix = f'set {self.out_channels_rule} to match it'
+        raise ValueError(
+            f'{name} predicts targets of {self.target_channels} channels, got shape '
+            f'{tuple(target.shape)}: the data set\'s target_context_slices=m gives 2m+1 '
+            f'channels; {fix}')
+
     def translate(self, source: torch.Tensor, nfe: Optional[int] = None,
                   generator: Optional[torch.Generator] = None, return_steps: bool = False):
         """The prediction for ``source`` after ``nfe`` steps (default: the trained

@@ -217,6 +217,7 @@ class FGSB(BaseTranslator):
     def chain_starts(self, data):
         """``(sources, targets)`` of the chains: the source ``x0`` towards ``x1``,
         the second sample, and with ``identity`` the chain from ``x1`` to itself."""
+        self.check_target(data[TARGET])
         x0_neg, x1_neg = self.negative_pair(data)
         sources = [self.split_source(data[SOURCE])[0], self.split_source(x0_neg)[0]]
         targets = [data[TARGET], x1_neg]

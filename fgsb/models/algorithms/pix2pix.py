@@ -19,15 +19,24 @@ class Pix2Pix(BaseTranslator):
 
     With 2.5D input (docs/volumes.md) the source is the slice and its
     neighbours, ``2n + 1`` channels: the generator reads them all, and the
-    discriminator reads them with the image (``2n + 2`` channels).
+    discriminator reads them with the image (``2n + 2`` channels). With
+    multi-slice output the image is the slice and ``m`` neighbours a side
+    (``2m + 1`` channels, centre first): the L1 and the PatchGAN read the
+    whole stack, and a volume averages each slice's ``2m + 1`` predictions
+    (``slice_overlap.overlap_average``); ``through_plane_loss`` (None by
+    default, e.g. ``ThroughPlaneL1Loss``) adds a term on the stack's
+    through-plane derivative.
     """
 
-    in_channels_rule = 'model.generator.in_channels=2n+1 and model.discriminator.in_channels=2n+2'
+    in_channels_rule = ('model.generator.in_channels=2n+1 and '
+                        'model.discriminator.in_channels=(2n+1)+(2m+1)')
+    out_channels_rule = ('model.generator.out_channels=2m+1 and '
+                         'model.discriminator.in_channels=(2n+1)+(2m+1)')
 
     def __init__(self, generator, discriminator,
                  gan_loss=dict(type='GANLoss', gan_type='vanilla', loss_weight=1.0),
                  rec_loss=dict(type='L1Loss', loss_weight=100.0), ctx_loss=None,
-                 data_preprocessor=None, init_cfg=None):
+                 through_plane_loss=None, data_preprocessor=None, init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.generator = MODELS.build(generator)
         self.discriminator = MODELS.build(discriminator)
@@ -39,7 +48,13 @@ class Pix2Pix(BaseTranslator):
                 f'got {self.discriminator.in_channels}')
         self.gan_loss = MODELS.build(gan_loss)
         self.rec_loss = MODELS.build(rec_loss)
+        if ctx_loss is not None and self.target_channels > 1:
+            raise ValueError('Pix2Pix: ctx_loss weights one slice by its prior map; it does '
+                             'not apply to multi-slice output (generator.out_channels='
+                             f'{self.target_channels})')
         self.ctx_loss = None if ctx_loss is None else MODELS.build(ctx_loss)
+        self.through_plane_loss = (None if through_plane_loss is None
+                                   else MODELS.build(through_plane_loss))
 
     def _translation_steps(self, source, nfe, generator):
         return [self.generator(source)]  # one step, no random draw
@@ -48,6 +63,7 @@ class Pix2Pix(BaseTranslator):
         data = self.data_preprocessor(data, True)
         source, target = data[SOURCE], data[TARGET]
         self.check_source(source)
+        self.check_target(target)
         g_optim, d_optim = optim_wrapper['generator'], optim_wrapper['discriminator']
 
         with g_optim.optim_context(self.generator):
@@ -85,4 +101,8 @@ class Pix2Pix(BaseTranslator):
             loss_ctx = self.ctx_loss(fake, target, weight=prior)
             loss = loss + loss_ctx
             log_vars['loss_g_ctx'] = loss_ctx.item()
+        if self.through_plane_loss is not None:
+            loss_tp = self.through_plane_loss(fake, target)
+            loss = loss + loss_tp
+            log_vars['loss_g_tp'] = loss_tp.item()
         return loss, {'loss_g': loss.item(), **log_vars}

@@ -93,6 +93,7 @@ class SynDiff(BaseTranslator):
         data = self.data_preprocessor(data, True)
         source, target = data[SOURCE], data[TARGET]
         self.check_source(source)
+        self.check_target(target)
         g_optim, d_optim = optim_wrapper['generator'], optim_wrapper['discriminator']
         k = self.sampler.draw_states(target.shape[0], target.device)
         real_prev, x_k = self.sampler.q_sample_pair(target, k)

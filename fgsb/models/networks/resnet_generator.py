@@ -43,7 +43,7 @@ class ResnetGenerator(nn.Module):
         super().__init__()
         if n_blocks < 0:
             raise ValueError(f'ResnetGenerator needs n_blocks >= 0, got {n_blocks}')
-        self.in_channels = in_channels
+        self.in_channels, self.out_channels = in_channels, out_channels
         bias = conv_bias(norm)
         width = 4 * ngf
         layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7, bias=bias),

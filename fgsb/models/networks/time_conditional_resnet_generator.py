@@ -69,7 +69,7 @@ class TimeConditionalResnetGenerator(nn.Module):
         if n_blocks < 0 or n_mlp < 1:
             raise ValueError(f"TimeConditionalResnetGenerator needs n_blocks >= 0 and "
                              f"n_mlp >= 1, got n_blocks={n_blocks}, n_mlp={n_mlp}")
-        self.in_channels = in_channels
+        self.in_channels, self.out_channels = in_channels, out_channels
         self.z_dim = 4 * ngf if z_dim is None else z_dim
         self.num_timesteps = num_timesteps
         bias = conv_bias(norm)

@@ -1,11 +1,13 @@
 """The study's comparison tables, each over the rows that differ in one
 factor only: training subjects (the data-size curve), training and test
-site (across sites), and brain-extracted against ``--head`` data.
+site (across sites), brain-extracted against ``--head`` data, and how a
+volume is made from slices (whole volumes).
 
-Every cell is a row's seed mean PSNR (± the seed std) / SSIM with its
-seed count; rows hold the CSV's values (``table.experiment_row``).
+A cell of the first three is a row's seed mean PSNR (± the seed std) /
+SSIM with its seed count; rows hold the CSV's values
+(``table.experiment_row``).
 """
-from .manifest import PHANTOM_SITES, T2
+from .manifest import PHANTOM_SITES, STUDY_SIZE, T2
 
 ALL_SITES = 'all'
 
@@ -18,9 +20,15 @@ def _cell(row):
     return f'{psnr} / {row["SSIM_mean"]:.4f} ({row["seeds"]})'
 
 
-def _plain_t2(row):
-    """A 2-D, independently sampled T1->T2 row (the factors held fixed)."""
-    return row['task'] == T2 and row['input'] == '2d' and row['sampling'] == 'independent'
+def _size(row):
+    return row.get('network_size', STUDY_SIZE)
+
+
+def _plain_t2(row, size=STUDY_SIZE):
+    """A 2-D, independently sampled T1->T2 row at network size ``size`` (the
+    factors held fixed)."""
+    return (row['task'] == T2 and row['input'] == '2d' and row['sampling'] == 'independent'
+            and _size(row) == size)
 
 
 def _methods(rows):
@@ -111,4 +119,60 @@ def head_lines(rows, baseline):
         lines.append(f'| {method} | {_cell(by_key.get((method, "stripped")))} | '
                      f'{_cell(by_key.get((method, "head")))} | {gap(method, "stripped")} | '
                      f'{gap(method, "head")} |')
+    return lines
+
+
+def _plus_minus(mean, std, digits):
+    if mean is None:
+        return '-'
+    return f'{mean:.{digits}f}' + ('' if std is None else f' ± {std:.{digits}f}')
+
+
+def _change(value, reference):
+    if value is None or not reference:
+        return '-'
+    return f'{100.0 * (value / reference - 1.0):+.0f} %'
+
+
+def volume_lines(rows):
+    """Each method's ways of making a volume from slices (2-D, 2.5D input,
+    multi-slice output, shared draws; 2 subjects, every site, test split), at
+    each network size: PSNR and through-plane error at native resolution and
+    on the network's slices (``tools/test.py``: axial PSNR), each against the
+    method's 2-D, independently sampled row of the same size; [] without a
+    row that differs from it."""
+    members = [r for r in rows if r['task'] == T2 and r['phantom'] == 'stripped'
+               and r['train_subjects'] == 2 and r['train_site'] == ALL_SITES
+               and r['test_site'] == ALL_SITES and r['evaluated_on'] == 'test']
+    by_key = _keyed(members, lambda r: (r['method'], _size(r), r['input'], r['sampling']))
+    groups = list(dict.fromkeys((r['method'], _size(r)) for r in members
+                                if not _plain_t2(r, _size(r))))
+    if not groups:
+        return []
+    lines = ['| method | network size | input | sampling | seeds | PSNR (dB) | '
+             'through-plane error | change | slices: axial PSNR (dB) | '
+             'slices: through-plane error | change |',
+             '|---|---|---|---|---|---|---|---|---|---|---|']
+    for method, size in groups:
+        plain = by_key.get((method, size, '2d', 'independent'))
+        ordered = sorted((r for r in members if r['method'] == method and _size(r) == size),
+                         key=lambda r: (not _plain_t2(r, size), r['sampling'], r['input']))
+        for row in ordered:
+            if row is plain:
+                native_change = slices_change = 'reference'
+            else:
+                native_change = _change(row['through_plane_error'],
+                                        plain and plain['through_plane_error'])
+                slices_change = _change(row['through_plane_slices_mean'],
+                                        plain and plain['through_plane_slices_mean'])
+            cells = (_plus_minus(row['PSNR_mean'], row['PSNR_seed_std'], 2),
+                     _plus_minus(row['through_plane_error'], row['through_plane_seed_std'], 4),
+                     native_change,
+                     _plus_minus(row['PSNR_axial_slices_mean'],
+                                 row['PSNR_axial_slices_seed_std'], 2),
+                     _plus_minus(row['through_plane_slices_mean'],
+                                 row['through_plane_slices_seed_std'], 4),
+                     slices_change)
+            lines.append(f'| {method} | {size} px | {row["input"]} | {row["sampling"]} | '
+                         f'{row["seeds"]} | ' + ' | '.join(cells) + ' |')
     return lines

@@ -12,6 +12,9 @@ PIX2PIX, UNSB, FGSB_PAPER, FGSB_BEST, SYNDIFF = (
     'Pix2Pix', 'UNSB', 'FGSB (method.md)', 'FGSB (best)', 'SynDiff')
 SEEDS = (0, 1, 2)
 PHANTOM_SITES = ('guys', 'hh', 'iop')  # phantom v2's sites (docs/phantom.md)
+# the side of the network's square slices in every row but the whole-volume
+# rows that name another (the CPU size of docs/results_v2.md, "Setup")
+STUDY_SIZE = 128
 # the cross-site rows' training site: the only one with 3 training subjects
 # left after the validation carve-out (phantom_000, _003, _006)
 TRAIN_SITE = 'guys'
@@ -50,7 +53,8 @@ class Experiment:
     noise across a volume's slices; a config or ``cfg_options`` that change
     only the test data) instead of training again.
     ``evaluated_on`` says which subjects its scores are of: the test split,
-    or ``HELD_OUT_LESIONS``.
+    or ``HELD_OUT_LESIONS``. ``network_size`` is the side of the network's
+    slices (its config's data set ``size``).
     """
     name: str
     config: str
@@ -69,6 +73,7 @@ class Experiment:
     cfg_options: tuple = ()
     trained_by: str = ''
     evaluated_on: str = 'test'
+    network_size: int = STUDY_SIZE
 
     def work_dir(self, root, seed):
         """Where this row's scores and record of ``seed`` go."""
@@ -127,6 +132,21 @@ EXPERIMENTS = (
       for method, label in (('pix2pix', PIX2PIX), ('fgsb_best', FGSB_BEST))),
     Experiment('pix2pix_t2_2subj_25d_n2', _config('pix2pix_t2_2subj_25d_n2'), T2, PIX2PIX,
                input='2.5d-n2'),
+    # ... and predicting the slice with one neighbour a side, each slice of a
+    # volume the mean of its three predictions (multi-slice output)
+    Experiment('pix2pix_t2_2subj_25d_n1_out3', _config('pix2pix_t2_2subj_25d_n1_out3'), T2,
+               PIX2PIX, input='2.5d-n1-out3'),
+    Experiment('pix2pix_t2_2subj_25d_n2_out5', _config('pix2pix_t2_2subj_25d_n2_out5'), T2,
+               PIX2PIX, input='2.5d-n2-out5', seeds=(0, 1, 2)),
+    Experiment('pix2pix_t2_2subj_25d_n1_out3_tp', _config('pix2pix_t2_2subj_25d_n1_out3_tp'),
+               T2, PIX2PIX, input='2.5d-n1-out3-tp', seeds=(0,)),
+    # the same 2-D and multi-slice models at near-native in-plane size, where
+    # resampling no longer sets the native through-plane error's floor
+    Experiment('pix2pix_t2_2subj_236px', _config('pix2pix_t2_2subj_236px'), T2, PIX2PIX,
+               network_size=236),
+    Experiment('pix2pix_t2_2subj_25d_n1_out3_236px',
+               _config('pix2pix_t2_2subj_25d_n1_out3_236px'), T2, PIX2PIX,
+               input='2.5d-n1-out3', network_size=236),
     Experiment('fgsb_best_t2_2subj_shared_noise', _config('fgsb_best_t2_2subj'), T2, FGSB_BEST,
                sampling='shared', trained_by='fgsb_best_t2_2subj'),
     Experiment('syndiff_t2_2subj_shared_noise', _config('syndiff_t2_2subj'), T2, SYNDIFF,

@@ -1,6 +1,6 @@
 """The v2 study's Markdown: a table a task, the bar, the cost, the commands."""
 from fgsb.study.report import duration
-from .comparisons import cross_site_lines, data_size_lines, head_lines
+from .comparisons import cross_site_lines, data_size_lines, head_lines, volume_lines
 from .manifest import BAR_PAIRS, BY_NAME, FLAIR, PIX2PIX, T2
 
 TASK_TITLES = {T2: 'T1->T2', FLAIR: 'T1->FLAIR with lesions'}
@@ -120,6 +120,14 @@ def markdown_text(rows, work_root):
         if table:
             lines += [f'### {title}', '', 'PSNR (dB) ± seed std / SSIM (seeds).', '',
                       *table, '']
+    volumes = volume_lines(rows)
+    if volumes:
+        lines += ['### Whole volumes (T1->T2, 2 training subjects)', '',
+                  'Seed mean ± seed std; the change is against the same method\'s 2-D, '
+                  'independently sampled row at the same network size. Native: the headline '
+                  'scores; slices: the network\'s slices as `tools/test.py` scores them '
+                  '(docs/volumes.md).', '',
+                  *volumes, '']
     lines += ['### The bar', '', *bar_lines(rows), '']
     # a row that scores another row's seeds trained nothing of its own
     total_cpu = sum(r['train_cpu_s'] * r['seeds'] for r in rows

@@ -30,7 +30,11 @@ CSV_COLUMNS = DESCRIPTIVE + (
     'val_PSNR', 'samples', 'train_wall_s', 'Dice_real_mean', 'evaluated_on',
     # lesion-wise detection by lesion size (lesion_detection.SIZE_BINS) and the
     # false-positive lesions a subject
-    'detection_small', 'detection_medium', 'detection_large', 'FP_lesions')
+    'detection_small', 'detection_medium', 'detection_large', 'FP_lesions',
+    # whole volumes (docs/volumes.md): the through-plane error's seed spread,
+    # and the axial PSNR and through-plane error of the network's slices
+    'through_plane_seed_std', 'PSNR_axial_slices_mean', 'PSNR_axial_slices_seed_std',
+    'through_plane_slices_mean', 'through_plane_slices_seed_std', 'network_size')
 
 
 def _mean(values):
@@ -64,6 +68,9 @@ def experiment_row(experiment, root):
     false_positives = [m['FP_lesions']['mean'] for m in slices if 'FP_lesions' in m]
     through_plane = [n['mean']['through_plane_error'] for n in natives
                      if 'through_plane_error' in n['mean']]
+    axial_slices, through_plane_slices = (
+        [m[name]['mean'] for m in slices if name in m]
+        for name in ('PSNR_axial', 'through_plane_error'))
     row = {
         'experiment': experiment.name, 'task': experiment.task, 'method': experiment.method,
         'prior': experiment.prior if experiment.task == 't1->flair' else '',
@@ -89,6 +96,12 @@ def experiment_row(experiment, root):
         'evaluated_on': experiment.evaluated_on,
         **{f'detection_{name}': value for name, value in by_size.items()},
         'FP_lesions': _mean(false_positives),
+        'through_plane_seed_std': _seed_std(through_plane),
+        'PSNR_axial_slices_mean': _mean(axial_slices),
+        'PSNR_axial_slices_seed_std': _seed_std(axial_slices),
+        'through_plane_slices_mean': _mean(through_plane_slices),
+        'through_plane_slices_seed_std': _seed_std(through_plane_slices),
+        'network_size': experiment.network_size,
     }
     return row
 
