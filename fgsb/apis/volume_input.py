@@ -62,9 +62,16 @@ class PreparedVolume:
     def to_input_grid(self, restored):
         """Restored in-plane slices -> a float32 volume on the input's grid,
         clipped at 0 and 0 outside the brain."""
-        volume_t = np.where(self.training_brain,
-                            np.clip(self.layout.assemble(restored), 0.0, None), 0.0)
-        return self.orientation.backward(volume_t.astype(np.float32))
+        return self.orientation.backward(
+            brain_volume(self.layout, restored, self.training_brain))
+
+
+def brain_volume(layout, restored, brain):
+    """Restored in-plane slices (``layout.indices`` order) -> a float32 volume
+    in the training orientation, clipped at 0 and 0 outside ``brain``: what
+    synthesis makes of the network's slices before reorienting them."""
+    volume = np.where(brain, np.clip(layout.assemble(restored), 0.0, None), 0.0)
+    return volume.astype(np.float32)
 
 
 def _read_input(image):

@@ -12,11 +12,18 @@ from .manifest import PHANTOM_SITES, STUDY_SIZE, T2
 ALL_SITES = 'all'
 
 
+def plus_minus(mean, std, digits, missing='n/a'):
+    """``mean ± std`` to ``digits`` decimals (the mean alone without a std;
+    ``missing`` without a mean): every study table's cell."""
+    if mean is None:
+        return missing
+    return f'{mean:.{digits}f}' + ('' if std is None else f' ± {std:.{digits}f}')
+
+
 def _cell(row):
     if row is None:
         return '-'
-    std = row['PSNR_seed_std']
-    psnr = f'{row["PSNR_mean"]:.2f}' + ('' if std is None else f' ± {std:.2f}')
+    psnr = plus_minus(row['PSNR_mean'], row['PSNR_seed_std'], 2)
     return f'{psnr} / {row["SSIM_mean"]:.4f} ({row["seeds"]})'
 
 
@@ -122,10 +129,9 @@ def head_lines(rows, baseline):
     return lines
 
 
-def _plus_minus(mean, std, digits):
-    if mean is None:
-        return '-'
-    return f'{mean:.{digits}f}' + ('' if std is None else f' ± {std:.{digits}f}')
+def _pm(mean, std, digits):
+    """``plus_minus`` with the comparison tables' '-' for a missing cell."""
+    return plus_minus(mean, std, digits, missing='-')
 
 
 def _change(value, reference):
@@ -165,12 +171,12 @@ def volume_lines(rows):
                                         plain and plain['through_plane_error'])
                 slices_change = _change(row['through_plane_slices_mean'],
                                         plain and plain['through_plane_slices_mean'])
-            cells = (_plus_minus(row['PSNR_mean'], row['PSNR_seed_std'], 2),
-                     _plus_minus(row['through_plane_error'], row['through_plane_seed_std'], 4),
+            cells = (_pm(row['PSNR_mean'], row['PSNR_seed_std'], 2),
+                     _pm(row['through_plane_error'], row['through_plane_seed_std'], 4),
                      native_change,
-                     _plus_minus(row['PSNR_axial_slices_mean'],
+                     _pm(row['PSNR_axial_slices_mean'],
                                  row['PSNR_axial_slices_seed_std'], 2),
-                     _plus_minus(row['through_plane_slices_mean'],
+                     _pm(row['through_plane_slices_mean'],
                                  row['through_plane_slices_seed_std'], 4),
                      slices_change)
             lines.append(f'| {method} | {size} px | {row["input"]} | {row["sampling"]} | '

@@ -22,6 +22,7 @@ import numpy as np
 from fgsb.apis.brain_scores import brain_box_scores, on_output_scale
 from fgsb.apis.reorientation import Reorientation
 from fgsb.apis.synthesis_settings import synthesis_settings
+from fgsb.apis.volume_input import brain_volume
 from fgsb.datasets.batch_keys import BRAIN_MASK
 from fgsb.datasets.nifti_io import load_volume
 from fgsb.datasets.phantom_oracle import noise_free_contrast
@@ -39,8 +40,7 @@ def network_round_trip(volume, brain, slices, norm_range):
     at 0 and 0 outside ``brain``."""
     layout = plan_slices(brain, slices, min_brain_fraction=None, name='noise floor')
     restored = layout.restore(to_unit_range(network_images(volume, layout, norm_range)))
-    return np.where(brain, np.clip(layout.assemble(restored), 0.0, None), 0.0).astype(
-        np.float32)
+    return brain_volume(layout, restored, brain)
 
 
 def floor_scores(root, subject, settings, through_network=False):

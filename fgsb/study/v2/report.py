@@ -1,16 +1,11 @@
 """The v2 study's Markdown: a table a task, the bar, the cost, the commands."""
 from fgsb.study.report import duration
-from .comparisons import cross_site_lines, data_size_lines, head_lines, volume_lines
+from .comparisons import (cross_site_lines, data_size_lines, head_lines, plus_minus as _pm,
+                          volume_lines)
 from .manifest import BAR_PAIRS, BY_NAME, FLAIR, PIX2PIX, T2
 
 TASK_TITLES = {T2: 'T1->T2', FLAIR: 'T1->FLAIR with lesions'}
 BAR_MEASURES = ('PSNR', 'SSIM')
-
-
-def _pm(mean, std, digits):
-    if mean is None:
-        return 'n/a'
-    return f'{mean:.{digits}f}' + ('' if std is None else f' ± {std:.{digits}f}')
 
 
 def _cell(value, digits):
